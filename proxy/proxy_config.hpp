@@ -1,0 +1,30 @@
+#pragma once
+// Everything the data plane needs to know at start-up, as plain values.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "proxy/connect_action.hpp"
+
+namespace mproxy::proxy {
+
+struct ProxyConfig {
+    std::string listen_host = "127.0.0.1";
+    std::uint16_t listen_port = 8080;  // 0: an ephemeral port, read back with ProxyServer::endpoint()
+    unsigned threads = 1;              // one io_context per thread
+
+    // What a CONNECT gets when no rule decides otherwise.
+    ConnectAction connect_action = ConnectAction::tunnel;
+
+    std::chrono::milliseconds connect_timeout{10'000};  // resolve + TCP connect to the origin
+    std::chrono::milliseconds header_timeout{30'000};   // one request or response head
+    std::chrono::milliseconds idle_timeout{300'000};    // no byte either way: keep-alive, bodies, tunnels
+    std::size_t max_header_bytes = 64 * 1024;           // request head; larger gets 431
+
+    std::size_t upstream_idle_per_host = 32;  // pooled idle origin connections, per worker thread
+    std::chrono::milliseconds upstream_idle_expiry{60'000};
+};
+
+}  // namespace mproxy::proxy

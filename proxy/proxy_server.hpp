@@ -1,0 +1,34 @@
+#pragma once
+// The data plane as one object: a listener, one io_context per worker thread, and the shared
+// registry of live connections. mproxyd and the tests run it the same way.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+
+#include "proxy/connection_registry.hpp"
+#include "proxy/proxy_config.hpp"
+
+namespace mproxy::proxy {
+
+class ProxyServer {
+public:
+    explicit ProxyServer(ProxyConfig config);
+    ~ProxyServer();  // stop()
+    ProxyServer(const ProxyServer&) = delete;
+    ProxyServer& operator=(const ProxyServer&) = delete;
+
+    // Binds the listener and starts the worker threads. Throws std::system_error when the address
+    // cannot be bound (taken port, bad address).
+    void start();
+    // Stops accepting, closes every connection, joins the threads. Idempotent.
+    void stop();
+
+    boost::asio::ip::tcp::endpoint endpoint() const;
+    ConnectionRegistry& connections();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mproxy::proxy
