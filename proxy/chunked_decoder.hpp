@@ -1,0 +1,49 @@
+#pragma once
+// Finds where a chunked body ends (RFC 9112 section 7.1) while its bytes pass through unchanged,
+// chunk extensions and trailer fields included. It validates the framing as it goes, so a bad chunk
+// size stops the relay instead of being forwarded for the next hop to interpret.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace mproxy::proxy {
+
+class ChunkedDecoder {
+public:
+    // Looks at the next bytes of the stream; returns how many of them belong to the body. Fewer
+    // than given means the body ended (done()) or the framing is bad (failed()).
+    std::size_t consume(std::string_view bytes);
+
+    bool done() const { return state_ == State::done; }
+    bool failed() const { return state_ == State::failed; }
+    const char* error() const { return error_; }
+    std::uint64_t payload_bytes() const { return payload_; }  // chunk data only, without framing
+
+private:
+    enum class State {
+        size,           // hex digits of a chunk size
+        size_ws,        // optional whitespace after the size (tolerated by RFC 9112 as BWS before ';')
+        extension,      // chunk-ext up to CR
+        size_lf,        // LF after the chunk-size line
+        data,           // chunk data
+        data_cr,        // CR after chunk data
+        data_lf,        // LF after chunk data
+        trailer_start,  // start of a trailer line or of the final CRLF
+        trailer_line,   // inside a trailer field line
+        trailer_lf,     // LF ending a trailer field line
+        final_lf,       // LF of the final empty line
+        done,
+        failed,
+    };
+    std::size_t fail(const char* why, std::size_t consumed);
+
+    State state_ = State::size;
+    std::uint64_t remaining_ = 0;  // chunk size being read, then data left in the chunk
+    unsigned size_digits_ = 0;
+    std::size_t line_bytes_ = 0;     // bytes in the current extension or trailer section
+    std::uint64_t payload_ = 0;
+    const char* error_ = "";
+};
+
+}  // namespace mproxy::proxy

@@ -1,0 +1,262 @@
+#include "proxy/client_session.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <spdlog/spdlog.h>
+
+#include "proxy/connect_decision.hpp"
+#include "proxy/error_response.hpp"
+#include "proxy/exchange.hpp"
+#include "proxy/exchange_log.hpp"
+#include "proxy/head_parser.hpp"
+#include "proxy/head_reader.hpp"
+#include "proxy/hop_by_hop.hpp"
+#include "proxy/tunnel.hpp"
+#include "proxy/upstream_connector.hpp"
+#include "proxy/worker.hpp"
+
+namespace mproxy::proxy {
+
+namespace {
+using namespace asio::experimental::awaitable_operators;
+
+constexpr std::size_t max_response_head_bytes = 256 * 1024;
+constexpr auto linger_time = std::chrono::seconds(2);
+
+std::string endpoint_text(const tcp::socket& socket, asio::ip::address& ip) {
+    error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) return "unknown";
+    ip = remote.address();
+    return Authority{remote.address().to_string(), remote.port()}.to_string();
+}
+
+// Host header for an origin: the port is left out when it is the scheme's default.
+std::string host_header(const Authority& origin) {
+    if (origin.port == 80) {
+        auto text = origin.to_string();
+        return text.substr(0, text.rfind(':'));
+    }
+    return origin.to_string();
+}
+}  // namespace
+
+ClientSession::ClientSession(Worker& worker, tcp::socket socket)
+    : worker_(worker), client_(std::move(socket)), deadline_(worker.context().get_executor()) {
+    client_address_ = endpoint_text(client_.socket(), client_ip_);
+    record_ = worker_.registry().open(client_address_);
+    client_.count_into(&record_->counters().client_rx, &record_->counters().client_tx);
+    worker_.sessions_.insert(this);
+}
+
+ClientSession::~ClientSession() { worker_.sessions_.erase(this); }
+
+void ClientSession::abort() {
+    client_.close();
+    if (upstream_) upstream_->stream.close();
+}
+
+void ClientSession::on_deadline() {
+    // In an exchange the origin side is cut, so the exchange can still tell the client (504).
+    if (exchange_running_ && upstream_) {
+        upstream_->stream.close();
+        return;
+    }
+    client_.close();
+    if (upstream_) upstream_->stream.close();
+}
+
+awaitable<> ClientSession::run() {
+    spdlog::debug("conn={} accepted from {}", record_->id(), client_address_);
+    co_await (serve_requests(std::nullopt) || deadline_.watch([this] { on_deadline(); }));
+    spdlog::debug("conn={} closed: client_rx={} client_tx={} upstream_rx={} upstream_tx={}", record_->id(),
+                  record_->counters().client_rx.load(), record_->counters().client_tx.load(),
+                  record_->counters().upstream_rx.load(), record_->counters().upstream_tx.load());
+}
+
+awaitable<> ClientSession::serve_requests(const std::optional<Authority>& tunnel_origin) {
+    const auto& config = worker_.config();
+    for (;;) {
+        if (buffer_.size() == 0) {
+            // Between requests an idle connection holds no buffer, only its socket.
+            buffer_.shrink_to_fit();
+            deadline_.expires_after(config.idle_timeout);
+            if (co_await client_.wait_readable()) co_return;
+        }
+        deadline_.expires_after(config.header_timeout);
+        const auto head = co_await read_head(client_, buffer_, config.max_header_bytes);
+        switch (head.status) {
+            case HeadRead::Status::ok: break;
+            case HeadRead::Status::too_large:
+                co_await reply_error(431, "request head larger than " + std::to_string(config.max_header_bytes) +
+                                              " bytes", true);
+                co_return;
+            case HeadRead::Status::failed:
+                if (deadline_.expired())
+                    spdlog::info("conn={} closed: no complete request head within the header timeout",
+                                 record_->id());
+                co_return;
+            case HeadRead::Status::closed:
+            case HeadRead::Status::truncated: co_return;
+        }
+        auto parsed = parse_request_head(head.head(buffer_));
+        buffer_.consume(head.head_size);
+        if (auto* failure = std::get_if<HttpFailure>(&parsed)) {
+            co_await reply_error(failure->status, failure->reason, true);
+            co_return;
+        }
+        if (!co_await serve_request(std::move(std::get<RequestHead>(parsed)), tunnel_origin)) co_return;
+    }
+}
+
+awaitable<bool> ClientSession::serve_request(RequestHead request, const std::optional<Authority>& tunnel_origin) {
+    if (request.method == "CONNECT") {
+        if (tunnel_origin) co_return co_await reply_error(400, "CONNECT inside a CONNECT tunnel is not supported", true);
+        co_await serve_connect(request);
+        co_return false;
+    }
+    auto framing = request_body_framing(request);
+    if (auto* failure = std::get_if<HttpFailure>(&framing)) co_return co_await reply_error(failure->status, failure->reason, true);
+
+    if (auto absolute = parse_http_absolute_target(request.target)) {
+        if (tunnel_origin && absolute->authority != *tunnel_origin)
+            co_return co_await reply_error(400, "absolute URI names another host than the CONNECT tunnel", true);
+        request.target = std::move(absolute->origin_form);
+        co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), std::move(absolute->authority), true);
+    }
+    if (!request.target.empty() && request.target.front() == '/') {
+        if (tunnel_origin) co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), *tunnel_origin, false);
+        co_return co_await reply_error(
+            400, "this is a proxy: send requests in absolute form (http://host/path), or CONNECT for https", true);
+    }
+    if (request.target.starts_with("https://") || request.target.starts_with("HTTPS://"))
+        co_return co_await reply_error(400, "https:// targets go through CONNECT, not as plain proxy requests", true);
+    co_return co_await reply_error(400, "unsupported request target " + request.target, true);
+}
+
+awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Authority& origin) {
+    if (upstream_ && upstream_->authority == origin && upstream_->stream.is_open()) co_return std::nullopt;
+    upstream_.reset();
+    if (!pinned_upstream_) upstream_ = worker_.pool().acquire(origin);
+    if (!upstream_) {
+        deadline_.expires_never();  // the connector has its own timeout
+        auto connected = co_await connect_upstream(origin, worker_.config().connect_timeout, worker_.loop_guard());
+        if (auto* failure = std::get_if<HttpFailure>(&connected)) co_return *failure;
+        upstream_ = std::move(std::get<std::unique_ptr<UpstreamConnection>>(connected));
+    }
+    upstream_->stream.count_into(&record_->counters().upstream_rx, &record_->counters().upstream_tx);
+    co_return std::nullopt;
+}
+
+awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing, Authority origin, bool origin_from_uri) {
+    ForwardedRequest forwarded;
+    forwarded.framing = framing;
+    forwarded.websocket = is_websocket_upgrade(request);
+    forwarded.client_keep_alive = keeps_alive(request.fields, request.version_minor);
+    forwarded.client_version_minor = request.version_minor;
+    strip_hop_by_hop(request.fields, forwarded.websocket);
+    if (origin_from_uri) {
+        // RFC 9112 section 3.2.2: the target URI's authority wins over a received Host.
+        request.fields.remove("host");
+        request.fields.all().insert(request.fields.all().begin(), HeaderField{"Host", host_header(origin)});
+    }
+    request.fields.add("Via", std::string(via_value));
+    forwarded.head = std::move(request);
+    record_->set_target(origin.to_string());
+
+    const auto& config = worker_.config();
+    const ExchangeLimits limits{config.idle_timeout, max_response_head_bytes};
+    for (int attempt = 0;; ++attempt) {
+        if (auto failure = co_await obtain_upstream(origin)) {
+            ExchangeLog::connect_failed(record_->id(), forwarded.head, origin, failure->reason);
+            co_return co_await reply_error(failure->status, failure->reason, framing.kind != BodyFraming::Kind::none);
+        }
+        if (forwarded.websocket) record_->set_mode(ConnectionMode::websocket);
+        exchange_running_ = true;
+        auto outcome = co_await run_exchange(client_, buffer_, *upstream_, forwarded, deadline_, limits);
+        exchange_running_ = false;
+        if (outcome.retry_on_fresh_connection && attempt == 0) {
+            upstream_.reset();
+            continue;
+        }
+        ConnectionCounters::add(record_->counters().exchanges, 1);
+        ExchangeLog::exchange_done(record_->id(), forwarded.head, origin, outcome);
+
+        if (outcome.upstream_reusable) {
+            ++upstream_->exchanges;
+            if (!pinned_upstream_) worker_.pool().release(std::move(upstream_));
+        } else {
+            upstream_.reset();
+        }
+        if (outcome.client_reusable) co_return true;
+        if (client_.is_open()) co_await close_gently();
+        co_return false;
+    }
+}
+
+awaitable<> ClientSession::serve_connect(const RequestHead& request) {
+    const auto target = parse_connect_authority(request.target);
+    if (!target) {
+        co_await reply_error(400, "CONNECT needs a host:port target", true);
+        co_return;
+    }
+    record_->set_target(target->to_string());
+    const auto decision = decide_connect(ConnectRequest{*target, client_ip_}, worker_.config().connect_action);
+    spdlog::info("conn={} CONNECT {} -> {} ({})", record_->id(), target->to_string(), to_string(decision.action),
+                 decision.reason);
+    if (decision.action == ConnectAction::reject) {
+        record_->set_mode(ConnectionMode::rejected);
+        co_await reply_error(decision.reject_status,
+                             "CONNECT to " + target->to_string() + " refused by policy (" + decision.reason + ")", true);
+        co_return;
+    }
+    if (auto failure = co_await obtain_upstream(*target)) {
+        spdlog::warn("conn={} CONNECT {} failed: {}", record_->id(), target->to_string(), failure->reason);
+        co_await reply_error(failure->status, failure->reason, true);
+        co_return;
+    }
+    static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
+    if (auto [ec, n] = co_await client_.write(asio::buffer(established)); ec) co_return;
+
+    if (decision.action == ConnectAction::http) {
+        record_->set_mode(ConnectionMode::http);
+        pinned_upstream_ = true;
+        co_await serve_requests(*target);
+        co_return;
+    }
+    record_->set_mode(ConnectionMode::tunnel);
+    in_tunnel_ = true;
+    const auto tunnel = co_await run_tunnel(client_, buffer_, upstream_->stream, upstream_->buffer, deadline_,
+                                            worker_.config().idle_timeout);
+    ConnectionCounters::add(record_->counters().exchanges, 1);
+    spdlog::info("conn={} tunnel {} closed: client->upstream={} upstream->client={}{}{}", record_->id(),
+                 target->to_string(), tunnel.client_to_upstream, tunnel.upstream_to_client,
+                 tunnel.error.empty() ? "" : " error: ", tunnel.error);
+}
+
+awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view explanation, bool close) {
+    spdlog::info("conn={} answered {}: {}", record_->id(), status, explanation);
+    const auto response = make_error_response(status, explanation, close);
+    deadline_.expires_after(worker_.config().idle_timeout);
+    auto [ec, n] = co_await client_.write(asio::buffer(response));
+    if (ec) co_return false;
+    if (close) {
+        co_await close_gently();
+        co_return false;
+    }
+    co_return true;
+}
+
+awaitable<> ClientSession::close_gently() {
+    // Closing with unread request bytes would send a reset, which can destroy the response the client
+    // has not read yet. Half-close, then read and drop what the client still sends, briefly.
+    client_.shutdown_send();
+    deadline_.expires_after(linger_time);
+    std::array<char, 16 * 1024> sink;
+    for (;;) {
+        auto [ec, n] = co_await client_.read_some(asio::buffer(sink));
+        if (ec) break;
+    }
+    client_.close();
+}
+
+}  // namespace mproxy::proxy

@@ -1,0 +1,114 @@
+#include "proxy/proxy_server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <thread>
+
+#include "proxy/worker.hpp"
+
+namespace mproxy::proxy {
+
+struct ProxyServer::Impl {
+    explicit Impl(ProxyConfig c) : config(std::move(c)) {}
+
+    ProxyConfig config;
+    ConnectionRegistry registry;
+    LoopGuard loop_guard;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<std::thread> threads;
+    std::unique_ptr<tcp::acceptor> acceptor;  // lives on workers[0]
+    tcp::endpoint endpoint;
+    bool running = false;
+
+    std::mutex exit_mutex;
+    std::condition_variable exit_cv;
+    std::size_t exited = 0;
+
+    awaitable<> accept_loop() {
+        std::size_t next = 0;
+        for (;;) {
+            auto& worker = *workers[next++ % workers.size()];
+            auto [ec, socket] = co_await acceptor->async_accept(worker.context(), use_tuple);
+            if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+            if (ec) {
+                // Out of descriptors, most likely: wait a little rather than spin.
+                spdlog::warn("accept failed: {}", ec.message());
+                asio::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(50));
+                co_await pause.async_wait(use_tuple);
+                continue;
+            }
+            worker.serve(std::move(socket));
+        }
+    }
+};
+
+ProxyServer::ProxyServer(ProxyConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+ProxyServer::~ProxyServer() { stop(); }
+
+void ProxyServer::start() {
+    auto& s = *impl_;
+    if (s.running) return;
+    const auto threads = std::max(1u, s.config.threads);
+    for (unsigned i = 0; i < threads; ++i)
+        s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard));
+
+    error_code ec;
+    const auto address = asio::ip::make_address(s.config.listen_host, ec);
+    if (ec) throw std::system_error(ec, "invalid listen address " + s.config.listen_host);
+    const tcp::endpoint wanted(address, s.config.listen_port);
+    s.acceptor = std::make_unique<tcp::acceptor>(s.workers[0]->context());
+    const auto where = "cannot listen on " + s.config.listen_host + ":" + std::to_string(s.config.listen_port);
+    s.acceptor->open(wanted.protocol(), ec);
+    if (!ec) s.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) s.acceptor->bind(wanted, ec);
+    if (!ec) s.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::system_error(ec, where);
+    s.endpoint = s.acceptor->local_endpoint();
+    s.loop_guard = LoopGuard(s.endpoint);
+
+    asio::co_spawn(s.workers[0]->context(), s.accept_loop(), [](std::exception_ptr e) {
+        if (e) spdlog::error("accept loop ended unexpectedly");
+    });
+    for (auto& worker : s.workers) {
+        s.threads.emplace_back([&s, w = worker.get()] {
+            w->run();
+            std::lock_guard lock(s.exit_mutex);
+            ++s.exited;
+            s.exit_cv.notify_all();
+        });
+    }
+    s.running = true;
+}
+
+void ProxyServer::stop() {
+    auto& s = *impl_;
+    if (!s.running) return;
+    s.running = false;
+    asio::post(s.workers[0]->context(), [&s] {
+        error_code ignored;
+        s.acceptor->close(ignored);
+    });
+    for (auto& worker : s.workers) worker->stop();
+    {
+        // Sessions end promptly once their sockets close; anything still running after this
+        // grace period (a name lookup, say) is abandoned with its io_context.
+        std::unique_lock lock(s.exit_mutex);
+        if (!s.exit_cv.wait_for(lock, std::chrono::seconds(3), [&] { return s.exited == s.workers.size(); }))
+            for (auto& worker : s.workers) worker->context().stop();
+    }
+    for (auto& thread : s.threads) thread.join();
+    s.threads.clear();
+    s.acceptor.reset();
+    s.workers.clear();
+}
+
+tcp::endpoint ProxyServer::endpoint() const { return impl_->endpoint; }
+
+ConnectionRegistry& ProxyServer::connections() { return impl_->registry; }
+
+}  // namespace mproxy::proxy

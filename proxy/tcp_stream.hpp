@@ -1,0 +1,28 @@
+#pragma once
+// ByteStream over a TCP socket.
+
+#include "proxy/byte_stream.hpp"
+
+namespace mproxy::proxy {
+
+class TcpStream final : public ByteStream {
+public:
+    explicit TcpStream(tcp::socket socket);
+
+    awaitable<IoResult> read_some(asio::mutable_buffer buffer) override;
+    awaitable<IoResult> write(std::span<const asio::const_buffer> buffers) override;
+    using ByteStream::write;
+    awaitable<error_code> wait_readable() override;
+    void shutdown_send() override;
+    void cancel() override;
+    void close() override;
+    void reset() override;
+    bool is_open() const override { return socket_.is_open(); }
+
+    tcp::socket& socket() { return socket_; }
+
+private:
+    tcp::socket socket_;
+};
+
+}  // namespace mproxy::proxy

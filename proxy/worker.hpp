@@ -1,0 +1,48 @@
+#pragma once
+// One I/O thread's share of the proxy: its io_context, the client sessions living on it, and its
+// pool of idle origin connections. Everything here is touched only from the worker's own thread,
+// so sessions and the pool need no locks; other threads reach it by posting.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <unordered_set>
+
+#include "proxy/connection_registry.hpp"
+#include "proxy/loop_guard.hpp"
+#include "proxy/proxy_config.hpp"
+#include "proxy/upstream_pool.hpp"
+
+namespace mproxy::proxy {
+
+class ClientSession;
+
+class Worker {
+public:
+    Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard);
+
+    // Runs the io_context until stop(); call from the worker's thread.
+    void run();
+    // Any thread: ends every session and lets run() return.
+    void stop();
+    // Any thread: serve this accepted connection on this worker.
+    void serve(tcp::socket socket);
+
+    asio::io_context& context() { return context_; }
+    const ProxyConfig& config() const { return config_; }
+    ConnectionRegistry& registry() { return registry_; }
+    const LoopGuard& loop_guard() const { return loop_guard_; }
+    UpstreamPool& pool() { return pool_; }
+
+private:
+    friend class ClientSession;  // registers itself so stop() can reach it
+    // Declared first so it outlives the io_context, whose destruction may end suspended sessions.
+    std::unordered_set<ClientSession*> sessions_;
+    asio::io_context context_{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    const ProxyConfig& config_;
+    ConnectionRegistry& registry_;
+    const LoopGuard& loop_guard_;
+    UpstreamPool pool_;  // after the io_context: its sockets and timer go first
+};
+
+}  // namespace mproxy::proxy

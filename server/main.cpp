@@ -1,0 +1,41 @@
+// mproxyd: runs the data plane until SIGINT or SIGTERM.
+
+#include <csignal>
+#include <cstdio>
+#include <spdlog/spdlog.h>
+
+#include "proxy/proxy_server.hpp"
+#include "server/server_options.hpp"
+
+int main(int argc, char** argv) {
+    int exit_code = 0;
+    auto options = mproxy::server::parse_server_options(argc, argv, exit_code);
+    if (!options) return exit_code;
+    spdlog::set_level(spdlog::level::from_str(options->log_level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+    // Block the stop signals in every thread; the main thread waits for them below.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    mproxy::proxy::ProxyServer server(options->proxy);
+    try {
+        server.start();
+    } catch (const std::system_error& e) {
+        std::fprintf(stderr, "mproxyd: %s: %s\n", e.what(), e.code().message().c_str());
+        return 1;
+    }
+    const auto endpoint = server.endpoint();
+    spdlog::info("mproxyd listening on {}:{} (CONNECT action: {}, {} threads)", endpoint.address().to_string(),
+                 endpoint.port(), mproxy::proxy::to_string(options->proxy.connect_action), options->proxy.threads);
+
+    int received = 0;
+    sigwait(&stop_signals, &received);
+    spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    server.stop();
+    return 0;
+}

@@ -1,0 +1,73 @@
+#include "server/server_options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <thread>
+
+#include "proxy/authority.hpp"
+
+namespace mproxy::server {
+
+namespace {
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
+}
+}  // namespace
+
+std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& exit_code) {
+    ServerOptions options;
+    auto& p = options.proxy;
+    CLI::App app{"mproxyd: an intercepting HTTP/1.1 forward proxy"};
+    app.set_version_flag("--version", "mproxyd 0.1.0");
+
+    std::string listen = "127.0.0.1:8080";
+    std::string connect_action = "tunnel";
+    double connect_timeout = 10, header_timeout = 30, idle_timeout = 300;
+    p.threads = std::max(1u, std::thread::hardware_concurrency());
+
+    app.add_option("--listen", listen, "Proxy listen address, HOST:PORT ([v6]:PORT for IPv6)")->capture_default_str();
+    app.add_option("--connect-action", connect_action, "What a CONNECT gets: tunnel, http or reject")
+        ->check(CLI::IsMember({"tunnel", "http", "reject"}))
+        ->capture_default_str();
+    app.add_option("--threads", p.threads, "I/O threads, one io_context each")
+        ->check(CLI::Range(1u, 256u))
+        ->capture_default_str();
+    app.add_option("--connect-timeout", connect_timeout, "Seconds to resolve and connect to an origin")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--header-timeout", header_timeout, "Seconds to receive a complete request head")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--idle-timeout", idle_timeout,
+                   "Seconds without a byte moving on a connection (keep-alive, bodies, tunnels)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--max-header-bytes", p.max_header_bytes, "Largest request head accepted (else 431)")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20))
+        ->capture_default_str();
+    app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+        ->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        exit_code = app.exit(e);
+        return std::nullopt;
+    }
+
+    const auto authority = proxy::parse_connect_authority(listen);
+    if (!authority) {
+        std::fprintf(stderr, "mproxyd: --listen %s: expected HOST:PORT, for example 127.0.0.1:8080\n", listen.c_str());
+        exit_code = 2;
+        return std::nullopt;
+    }
+    p.listen_host = authority->host;
+    p.listen_port = authority->port;
+    p.connect_action = *proxy::parse_connect_action(connect_action);
+    p.connect_timeout = seconds_to_ms(connect_timeout);
+    p.header_timeout = seconds_to_ms(header_timeout);
+    p.idle_timeout = seconds_to_ms(idle_timeout);
+    return options;
+}
+
+}  // namespace mproxy::server

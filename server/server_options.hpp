@@ -1,0 +1,20 @@
+#pragma once
+// mproxyd's command line, turned into the data plane's configuration.
+
+#include <optional>
+#include <string>
+
+#include "proxy/proxy_config.hpp"
+
+namespace mproxy::server {
+
+struct ServerOptions {
+    proxy::ProxyConfig proxy;
+    std::string log_level = "info";
+};
+
+// Parses argv. Returns the options, or nullopt after printing help or an error; `exit_code` is then
+// what the process should exit with.
+std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& exit_code);
+
+}  // namespace mproxy::server
