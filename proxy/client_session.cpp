@@ -224,7 +224,6 @@ awaitable<> ClientSession::serve_connect(const RequestHead& request) {
         co_return;
     }
     record_->set_mode(ConnectionMode::tunnel);
-    in_tunnel_ = true;
     const auto tunnel = co_await run_tunnel(client_, buffer_, upstream_->stream, upstream_->buffer, deadline_,
                                             worker_.config().idle_timeout);
     ConnectionCounters::add(record_->counters().exchanges, 1);

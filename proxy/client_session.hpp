@@ -53,7 +53,6 @@ private:
     std::string client_address_;
     asio::ip::address client_ip_;
     bool exchange_running_ = false;
-    bool in_tunnel_ = false;
     bool pinned_upstream_ = false;  // inside an http CONNECT: keep the origin connection, no pool
 };
 

@@ -153,8 +153,10 @@ ParseResult<RequestHead> parse_request_head(std::string_view head) {
     req.method = std::string(method);
     req.target = std::string(target);
     if (!parse_fields(lines, req.fields, failure)) return failure;
-    if (req.version_minor == 1 && req.fields.count("host") != 1)
-        return bad("an HTTP/1.1 request needs exactly one Host header field");
+    // RFC 9112 section 3.2: HTTP/1.1 needs a Host; no request of any version may carry two.
+    const auto hosts = req.fields.count("host");
+    if (hosts > 1) return bad("more than one Host header field");
+    if (req.version_minor == 1 && hosts == 0) return bad("an HTTP/1.1 request needs a Host header field");
     return req;
 }
 

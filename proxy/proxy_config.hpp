@@ -23,7 +23,7 @@ struct ProxyConfig {
     std::chrono::milliseconds idle_timeout{300'000};    // no byte either way: keep-alive, bodies, tunnels
     std::size_t max_header_bytes = 64 * 1024;           // request head; larger gets 431
 
-    std::size_t upstream_idle_per_host = 32;  // pooled idle origin connections, per worker thread
+    std::size_t upstream_idle_per_host = 256;  // pooled idle origin connections, per worker thread
     std::chrono::milliseconds upstream_idle_expiry{60'000};
 };
 

@@ -17,6 +17,11 @@ std::string describe_seconds(steady_clock::duration d) {
 }
 
 awaitable<std::variant<tcp::resolver::results_type, error_code>> resolve(const Authority& authority) {
+    error_code not_literal;
+    const auto literal = asio::ip::make_address(authority.host, not_literal);
+    if (!not_literal)  // an address needs no lookup, nor the trip to the resolver's thread
+        co_return tcp::resolver::results_type::create(tcp::endpoint(literal, authority.port), authority.host,
+                                                      std::to_string(authority.port));
     tcp::resolver resolver(co_await asio::this_coro::executor);
     auto [ec, results] = co_await resolver.async_resolve(authority.host, std::to_string(authority.port),
                                                          tcp::resolver::numeric_service, use_tuple);
