@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     try {
         server.start();
     } catch (const std::system_error& e) {
-        std::fprintf(stderr, "mproxyd: %s: %s\n", e.what(), e.code().message().c_str());
+        std::fprintf(stderr, "mproxyd: %s\n", e.what());  // what() names the address and the cause
         return 1;
     }
     const auto endpoint = server.endpoint();

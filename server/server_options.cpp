@@ -51,18 +51,21 @@ std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& ex
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        exit_code = app.exit(e);
+        exit_code = app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0, usage errors 2
         return std::nullopt;
     }
 
-    const auto authority = proxy::parse_connect_authority(listen);
+    // Port 0 asks for an ephemeral port (tests, and the log line says which one).
+    const bool ephemeral = listen.ends_with(":0");
+    const auto authority =
+        proxy::parse_connect_authority(ephemeral ? listen.substr(0, listen.size() - 2) + ":1" : listen);
     if (!authority) {
         std::fprintf(stderr, "mproxyd: --listen %s: expected HOST:PORT, for example 127.0.0.1:8080\n", listen.c_str());
         exit_code = 2;
         return std::nullopt;
     }
     p.listen_host = authority->host;
-    p.listen_port = authority->port;
+    p.listen_port = ephemeral ? 0 : authority->port;
     p.connect_action = *proxy::parse_connect_action(connect_action);
     p.connect_timeout = seconds_to_ms(connect_timeout);
     p.header_timeout = seconds_to_ms(header_timeout);
