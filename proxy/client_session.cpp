@@ -161,7 +161,10 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
     }
     request.fields.add("Via", std::string(via_value));
     forwarded.head = std::move(request);
-    record_->set_target(origin.to_string());
+    if (origin != current_target_) {  // the registry's lock once per origin, not per request
+        current_target_ = origin;
+        record_->set_target(origin.to_string());
+    }
 
     const auto& config = worker_.config();
     const ExchangeLimits limits{config.idle_timeout, max_response_head_bytes};

@@ -51,6 +51,7 @@ private:
     Deadline deadline_;
     std::unique_ptr<UpstreamConnection> upstream_;
     std::string client_address_;
+    Authority current_target_;
     asio::ip::address client_ip_;
     bool exchange_running_ = false;
     bool pinned_upstream_ = false;  // inside an http CONNECT: keep the origin connection, no pool

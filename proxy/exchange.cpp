@@ -17,14 +17,14 @@ using namespace asio::experimental::awaitable_operators;
 
 // What the two directions share while they run; both run on the connection's thread.
 struct Duplex {
-    Duplex(ByteStream& c, beast::flat_buffer& cb, UpstreamConnection& u, ForwardedRequest& r, Deadline& dl,
+    Duplex(ByteStream& c, beast::flat_buffer& cb, UpstreamConnection& u, const ForwardedRequest& r, Deadline& dl,
            const ExchangeLimits& l, ExchangeOutcome& o)
         : client(c), client_buffer(cb), upstream(u), request(r), deadline(dl), limits(l), out(o) {}
 
     ByteStream& client;
     beast::flat_buffer& client_buffer;
     UpstreamConnection& upstream;
-    ForwardedRequest& request;
+    const ForwardedRequest& request;
     Deadline& deadline;
     const ExchangeLimits& limits;
     ExchangeOutcome& out;
@@ -71,6 +71,7 @@ awaitable<> answer_failure(Duplex& d, unsigned status, const std::string& reason
 
 awaitable<> write_request(Duplex& d) {
     std::string head;
+    head.reserve(512);
     append_head(head, d.request.head);
     d.out.request_head_bytes = head.size();
     d.request_relay = co_await relay_body(d.client, d.client_buffer, d.upstream.stream, d.request.framing,
@@ -125,6 +126,7 @@ awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) 
     response.version_minor = d.request.client_version_minor;  // our own version, as RFC 9110 2.5 asks
 
     std::string head;
+    head.reserve(512);
     append_head(head, response);
     d.out.response_head_bytes += head.size();
     d.response_started = true;
@@ -164,7 +166,7 @@ awaitable<> read_response(Duplex& d) {
             const bool nothing_received = head.status == HeadRead::Status::closed ||
                                           head.ec == asio::error::connection_reset;
             if (nothing_received && d.upstream.exchanges > 0 && !d.response_started &&
-                d.request.framing.kind == BodyFraming::Kind::none && d.request_relay.complete) {
+                d.request.framing.kind == BodyFraming::Kind::none && !d.request_relay.read_error) {
                 d.out.retry_on_fresh_connection = true;  // a pooled connection the origin had closed
                 d.response_error = "pooled origin connection was closed by the origin";
                 co_return;
@@ -224,13 +226,21 @@ std::string join_errors(const Duplex& d) {
 }  // namespace
 
 awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& client_buffer,
-                                        UpstreamConnection& upstream, ForwardedRequest request,
+                                        UpstreamConnection& upstream, const ForwardedRequest& request,
                                         Deadline& deadline, const ExchangeLimits& limits) {
     ExchangeOutcome out;
     Duplex d{client, client_buffer, upstream, request, deadline, limits, out};
     deadline.expires_after(limits.idle_timeout);
 
-    co_await (write_request(d) && read_response(d));
+    if (request.framing.kind == BodyFraming::Kind::none) {
+        // No body: the writer's whole job is one head, which the kernel takes at once, so the
+        // reader can simply follow it. This spares bodiless requests (most of them) the cost of
+        // running two coroutines in parallel; any response, 1xx included, is still relayed as it comes.
+        co_await write_request(d);
+        co_await read_response(d);
+    } else {
+        co_await (write_request(d) && read_response(d));
+    }
 
     if (out.status == 101 && out.response_complete && d.request_relay.complete) {
         out.upgraded = true;

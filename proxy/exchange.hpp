@@ -50,7 +50,7 @@ struct ExchangeOutcome {
 };
 
 awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& client_buffer,
-                                        UpstreamConnection& upstream, ForwardedRequest request,
+                                        UpstreamConnection& upstream, const ForwardedRequest& request,
                                         Deadline& deadline, const ExchangeLimits& limits);
 
 }  // namespace mproxy::proxy

@@ -89,6 +89,7 @@ bool parse_version(std::string_view text, unsigned& minor, HttpFailure& failure)
 
 // Parses the field lines after the start line, up to and including the empty line.
 bool parse_fields(LineReader& lines, HeaderFields& fields, HttpFailure& failure) {
+    fields.all().reserve(16);  // one allocation for the usual head
     std::string_view line;
     bool malformed = false;
     while (lines.next(line, malformed)) {

@@ -23,7 +23,7 @@ bool UpstreamPool::usable(const Idle& idle, steady_clock::time_point now) const 
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::acquire(const Authority& authority) {
-    const auto it = idle_.find(authority.to_string());
+    const auto it = idle_.find(authority);
     if (it == idle_.end()) return nullptr;
     auto& list = it->second;
     const auto now = steady_clock::now();
@@ -38,7 +38,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::acquire(const Authority& autho
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
     if (closed_ || idle_per_host_ == 0) return;
     connection->stream.count_into(nullptr, nullptr);
-    auto& list = idle_[connection->authority.to_string()];
+    auto& list = idle_[connection->authority];
     list.push_back({std::move(connection), steady_clock::now()});
     if (list.size() > idle_per_host_) list.pop_front();
 }

@@ -35,7 +35,12 @@ private:
     };
     bool usable(const Idle& idle, steady_clock::time_point now) const;
 
-    std::unordered_map<std::string, std::deque<Idle>> idle_;
+    struct AuthorityHash {
+        std::size_t operator()(const Authority& a) const {
+            return std::hash<std::string>{}(a.host) ^ (std::size_t{a.port} * 0x9e3779b97f4a7c15ULL);
+        }
+    };
+    std::unordered_map<Authority, std::deque<Idle>, AuthorityHash> idle_;
     const std::size_t idle_per_host_;
     const steady_clock::duration idle_expiry_;
     asio::steady_timer sweep_timer_;
