@@ -77,6 +77,9 @@ ParseResult<BodyFraming> response_body_framing(const ResponseHead& head, std::st
     if (has_te && has_cl)
         return HttpFailure{502, "origin sent both Content-Length and Transfer-Encoding"};
     if (has_te) {
+        // RFC 9112 section 6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing; read
+        // to the end of the connection, which then is not reused.
+        if (head.version_minor == 0) return BodyFraming::until_close();
         bool chunked_elsewhere = false;
         if (chunked_is_final(head.fields, chunked_elsewhere) && !chunked_elsewhere)
             return BodyFraming::chunked();

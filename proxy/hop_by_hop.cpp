@@ -24,7 +24,9 @@ void strip_hop_by_hop(HeaderFields& fields, bool keep_websocket_upgrade) {
         for_each_list_element(f.value, [&](std::string_view token) { named.emplace_back(token); });
     }
     std::erase_if(fields.all(), [&](const HeaderField& f) {
-        if (iequals(f.name, "content-length") || iequals(f.name, "transfer-encoding")) return false;
+        // Framing and Host are never hop-by-hop, whatever a Connection header claims.
+        if (iequals(f.name, "content-length") || iequals(f.name, "transfer-encoding") || iequals(f.name, "host"))
+            return false;
         if (iequals(f.name, "connection") || iequals(f.name, "proxy-connection") ||
             iequals(f.name, "keep-alive") || iequals(f.name, "te") || iequals(f.name, "upgrade") ||
             iequals(f.name, "proxy-authorization") || iequals(f.name, "proxy-authenticate"))

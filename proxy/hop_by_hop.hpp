@@ -16,10 +16,10 @@ bool keeps_alive(const HeaderFields& fields, unsigned version_minor);
 // A WebSocket opening handshake request (RFC 6455 section 4.1).
 bool is_websocket_upgrade(const RequestHead& head);
 
-// Removes Connection and every field it names, Proxy-Connection, Keep-Alive, TE, Trailer-less
-// hop-by-hop fields, Upgrade (kept with "Connection: Upgrade" when `keep_websocket_upgrade`), and
-// Proxy-Authorization / Proxy-Authenticate. Content-Length and Transfer-Encoding stay: mproxy
-// relays the body bytes as they are framed.
+// Removes Connection and every field it names, Proxy-Connection, Keep-Alive, TE, Upgrade (kept with
+// "Connection: Upgrade" when `keep_websocket_upgrade`), and Proxy-Authorization /
+// Proxy-Authenticate. Content-Length and Transfer-Encoding stay, because mproxy relays the body
+// bytes as they are framed, and so does Host, even when a Connection header names it.
 void strip_hop_by_hop(HeaderFields& fields, bool keep_websocket_upgrade);
 
 }  // namespace mproxy::proxy
