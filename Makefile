@@ -1,10 +1,10 @@
 # The two commands of the README, and the pieces they are made of.
 #   make run    installs what is missing, builds, and runs mproxyd with its defaults
 #   make test   builds and runs every test: unit and integration (normal and ASan+UBSan builds),
-#               then the fuzzers for a bounded time
+#               then each fuzzer for FUZZ_SECONDS (20 s by default)
 
 JOBS ?= $(shell nproc)
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
 .PHONY: deps build run test test-release test-sanitize fuzz bench clean
