@@ -4,15 +4,44 @@
 
 #include "proxy/chunked_decoder.hpp"
 #include "proxy/head_reader.hpp"
+#include "proxy/splice_relay.hpp"
 
 namespace mproxy::proxy {
 
 namespace {
 constexpr std::size_t relay_chunk = 64 * 1024;
+// Below this, setting up a kernel pipe costs more than copying through user space saves.
+constexpr std::uint64_t splice_threshold = 256 * 1024;
 
 void touch(const RelayOptions& options) {
     if (options.deadline) options.deadline->expires_after(options.idle_timeout);
 }
+// The rest of a large, length-framed or close-delimited body between two TCP sockets goes through
+// the kernel: those bodies need no parsing. Returns false when splicing does not apply.
+awaitable<bool> try_splice(ByteStream& source, const beast::flat_buffer& source_buffer, ByteStream& sink,
+                           const BodyFraming& framing, std::uint64_t remaining, const RelayOptions& options,
+                           BodyRelay& result) {
+    const bool long_enough = framing.kind == BodyFraming::Kind::until_close ||
+                             (framing.kind == BodyFraming::Kind::length && remaining >= splice_threshold);
+    if (!long_enough || source_buffer.size() > 0 || !options.deadline) co_return false;
+    auto* from = dynamic_cast<TcpStream*>(&source);
+    auto* to = dynamic_cast<TcpStream*>(&sink);
+    if (!from || !to) co_return false;
+
+    const auto limit = framing.kind == BodyFraming::Kind::length ? remaining : splice_until_end;
+    const auto r = co_await splice_relay(*from, *to, limit, *options.deadline, options.idle_timeout);
+    result.bytes += r.bytes;
+    result.read_error = r.read_error;
+    result.write_error = r.write_error;
+    if (!r.read_error && !r.write_error) {
+        if (framing.kind == BodyFraming::Kind::until_close || r.bytes == remaining)
+            result.complete = true;
+        else
+            result.read_error = asio::error::eof;  // the source ended inside the body
+    }
+    co_return true;
+}
+
 }  // namespace
 
 awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_buffer, ByteStream& sink,
@@ -62,6 +91,7 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
             result.complete = true;
             co_return result;
         }
+        if (co_await try_splice(source, source_buffer, sink, framing, remaining, options, result)) co_return result;
 
         auto [ec, n] = co_await source.read_some(source_buffer.prepare(relay_chunk));
         source_buffer.commit(n);

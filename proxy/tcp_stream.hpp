@@ -20,6 +20,9 @@ public:
     bool is_open() const override { return socket_.is_open(); }
 
     tcp::socket& socket() { return socket_; }
+    // Bytes moved by splice(2), past read_some and write, still count as wire bytes.
+    void note_received(std::size_t n) { count_rx(n); }
+    void note_sent(std::size_t n) { count_tx(n); }
 
 private:
     tcp::socket socket_;

@@ -2,6 +2,8 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include "proxy/splice_relay.hpp"
+
 namespace mproxy::proxy {
 
 namespace {
@@ -18,8 +20,28 @@ struct Direction {
     std::string error;
 };
 
+// Between two plain TCP sockets the bytes go through a kernel pipe, never through user space.
+awaitable<bool> splice_direction(Direction& d, Deadline& deadline, steady_clock::duration idle_timeout) {
+    auto* from = dynamic_cast<TcpStream*>(&d.from);
+    auto* to = dynamic_cast<TcpStream*>(&d.to);
+    if (!from || !to) co_return false;
+    const auto r = co_await splice_relay(*from, *to, splice_until_end, deadline, idle_timeout);
+    d.bytes += r.bytes;
+    if (r.write_error) {
+        d.error = std::string(d.name) + " write: " + r.write_error.message();
+        d.from.close();
+    } else if (r.read_error) {
+        if (r.read_error != asio::error::operation_aborted)
+            d.error = std::string(d.name) + " read: " + r.read_error.message();
+        d.to.reset();
+    } else {
+        d.to.shutdown_send();
+    }
+    co_return true;
+}
+
 awaitable<> pump(Direction& d, Deadline& deadline, steady_clock::duration idle_timeout) {
-    for (;;) {
+    for (bool first = true;; first = false) {
         if (d.buffer.size() > 0) {
             auto [ec, n] = co_await d.to.write(d.buffer.data());
             if (ec) {
@@ -31,6 +53,7 @@ awaitable<> pump(Direction& d, Deadline& deadline, steady_clock::duration idle_t
             d.bytes += n;
             deadline.expires_after(idle_timeout);
         }
+        if (first && co_await splice_direction(d, deadline, idle_timeout)) co_return;
         auto [ec, n] = co_await d.from.read_some(d.buffer.prepare(tunnel_chunk));
         d.buffer.commit(n);
         if (ec == asio::error::eof) {
