@@ -1,0 +1,193 @@
+# shellcheck shell=bash
+# Shared by the bench scripts (sourced, never run): logging, result lines, the processes a script
+# starts (and stops on exit), ports, the origin (nginx) and the proxy, and /proc readings.
+#
+# A benchmark script prints its figures on stdout as `result KEY VALUE` lines and everything else
+# on stderr. bench/run.sh exports the environment they share:
+#   MPROXYD       the mproxyd binary          BENCH_BIN     the folder of the bench tools
+#   BENCH_TMP     this run's scratch folder   ORIGIN_PORT   the nginx origin's port
+#   ORIGIN_PID    the nginx master's pid
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROXY_CORE=${BENCH_PROXY_CORE:-0}  # mproxyd alone on this core
+LOAD_CORE=${BENCH_LOAD_CORE:-1}    # origin and load client share this one
+
+bench_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+bench_die() {
+    bench_log "error: $*"
+    exit 1
+}
+result() { printf 'result %s %s\n' "$1" "$2"; }
+
+require_env() {
+    local name
+    for name in "$@"; do
+        [ -n "${!name:-}" ] || bench_die "$name is not set: run this through bench/run.sh"
+    done
+}
+
+# --- processes --------------------------------------------------------------------------------
+# Every process a script starts goes through track_pid; on exit they are stopped by pid, newest
+# first: SIGTERM, then SIGKILL for whatever is still there after 3 s.
+BENCH_PIDS=()
+track_pid() { BENCH_PIDS+=("$1"); }
+
+stop_pid() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 30); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+bench_cleanup() {
+    local i
+    for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${BENCH_PIDS[i]}"; done
+    BENCH_PIDS=()
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- ports ------------------------------------------------------------------------------------
+port_in_use() { ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .; }
+
+free_port() {
+    local port
+    for _ in $(seq 100); do
+        port=$((20000 + RANDOM % 10000))
+        port_in_use "$port" || {
+            echo "$port"
+            return 0
+        }
+    done
+    bench_die "no free port found"
+}
+
+# Waits until something listens on 127.0.0.1:PORT, while PID (if given) stays alive.
+wait_for_listen() {
+    local port=$1 pid=${2:-} i
+    for i in $(seq 100); do
+        ss -Htln "( sport = :$port )" 2>/dev/null | grep -q . && return 0
+        [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# --- /proc ------------------------------------------------------------------------------------
+# utime + stime of every thread of PID, in seconds.
+cpu_seconds() {
+    local ticks
+    ticks=$(sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }')
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# "BUSY TOTAL" jiffies of one core so far; core_busy_percent turns two of them into a percentage.
+# mproxyd's core is busier than its utime + stime say: the kernel's receive work for the packets
+# it sends over loopback (softirq) runs there too and is counted to no process.
+core_jiffies() { awk -v cpu="cpu$1" '$1 == cpu { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+core_busy_percent() {
+    local b1 t1 b2 t2
+    read -r b1 t1 <<<"$1"
+    read -r b2 t2 <<<"$2"
+    calc "($t2 > $t1) ? 100 * ($b2 - $b1) / ($t2 - $t1) : 0" 0
+}
+
+# Busy percentage of the busiest core over SECONDS, whoever keeps it busy.
+busiest_core_percent() {
+    local before after
+    before=$(grep '^cpu[0-9]' /proc/stat)
+    sleep "$1"
+    after=$(grep '^cpu[0-9]' /proc/stat)
+    paste <(echo "$before") <(echo "$after") | awk '{
+        n = NF / 2; total = 0; idle = ($(n + 5) + $(n + 6)) - ($5 + $6)
+        for (i = 2; i <= n; i++) total += $(n + i) - $i
+        busy = total > 0 ? 100 * (1 - idle / total) : 0
+        if (busy > max) max = busy
+    } END { printf "%.0f", max }'
+}
+
+# Waits until no core is more than BENCH_QUIET_MAX % busy for one second (other work on the
+# machine skews every figure), at most BENCH_QUIET_WAIT seconds; prints the last busy figure.
+wait_quiet() {
+    local busy deadline=$((SECONDS + ${BENCH_QUIET_WAIT:-60}))
+    while :; do
+        busy=$(busiest_core_percent 1)
+        [ "$busy" -le "${BENCH_QUIET_MAX:-15}" ] || [ "$SECONDS" -ge "$deadline" ] && break
+    done
+    echo "$busy"
+}
+
+# --- arithmetic -------------------------------------------------------------------------------
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Value of KEY in a `summary: k=v k=v` line.
+summary_field() { sed -n 's/^summary: //p' <<<"$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+
+# --- the proxy --------------------------------------------------------------------------------
+# start_proxy NAME [mproxyd flags...]: mproxyd alone on PROXY_CORE with one thread; sets PROXY_PID
+# and PROXY_PORT. Its log goes to $BENCH_TMP/mproxyd-NAME.log.
+start_proxy() {
+    local name=$1
+    shift
+    PROXY_PORT=$(free_port)
+    PROXY_LOG=$BENCH_TMP/mproxyd-$name.log
+    taskset -c "$PROXY_CORE" "$MPROXYD" --listen "127.0.0.1:$PROXY_PORT" --threads 1 --log-level warn "$@" \
+        >"$PROXY_LOG" 2>&1 &
+    PROXY_PID=$!
+    track_pid "$PROXY_PID"
+    if ! wait_for_listen "$PROXY_PORT" "$PROXY_PID"; then
+        tail -20 "$PROXY_LOG" >&2 || true
+        bench_die "mproxyd did not start listening on 127.0.0.1:$PROXY_PORT"
+    fi
+}
+
+stop_proxy() {
+    stop_pid "$PROXY_PID"
+    if [ -s "$PROXY_LOG" ]; then
+        bench_log "mproxyd log ($PROXY_LOG), last lines:"
+        tail -5 "$PROXY_LOG" >&2
+    fi
+}
+
+# Fails the script when the proxy died under load.
+check_proxy_alive() {
+    kill -0 "$PROXY_PID" 2>/dev/null && return 0
+    tail -20 "$PROXY_LOG" >&2 || true
+    bench_die "mproxyd exited during the benchmark"
+}
+
+# --- the origin -------------------------------------------------------------------------------
+# start_origin: nginx from bench/nginx.conf.in on LOAD_CORE, serving /1k (1 KiB) and /1g (1 GiB,
+# sparse) from $BENCH_TMP/origin; sets ORIGIN_PORT and ORIGIN_PID.
+start_origin() {
+    local prefix=$BENCH_TMP/origin nofile
+    mkdir -p "$prefix/www" "$prefix/nginx-temp"
+    head -c 1024 /dev/urandom >"$prefix/www/1k"
+    truncate -s 1G "$prefix/www/1g"
+    nofile=$(ulimit -n)
+    ORIGIN_PORT=$(free_port)
+    sed -e "s|@USER@|$(id -un) $(id -gn)|g" -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$ORIGIN_PORT|g" -e "s|@NOFILE@|$nofile|g" \
+        -e "s|@CONNECTIONS@|$((nofile - 100))|g" "$BENCH_DIR/nginx.conf.in" >"$prefix/nginx.conf"
+    taskset -c "$LOAD_CORE" nginx -e "$prefix/nginx-error.log" -p "$prefix" -c "$prefix/nginx.conf" \
+        >"$prefix/nginx-stdout.log" 2>&1 &
+    ORIGIN_PID=$!
+    track_pid "$ORIGIN_PID"
+    if ! wait_for_listen "$ORIGIN_PORT" "$ORIGIN_PID"; then
+        cat "$prefix/nginx-stdout.log" "$prefix/nginx-error.log" >&2 2>/dev/null || true
+        bench_die "nginx did not start on 127.0.0.1:$ORIGIN_PORT"
+    fi
+    curl -sf --noproxy '*' -o /dev/null "http://127.0.0.1:$ORIGIN_PORT/1k" || bench_die "nginx does not serve /1k"
+}
+
+# The nginx worker (the process that holds the client connections).
+origin_worker_pid() { tr ' ' '\n' <"/proc/$ORIGIN_PID/task/$ORIGIN_PID/children" | grep -m1 .; }

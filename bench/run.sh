@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Runs mproxy's benchmarks, each next to the same load sent straight to the origin, prints the
+# results table and writes it to bench/results/YYYY-MM-DD-HOSTNAME.md.
+#
+#   bench/run.sh [get] [tunnel] [upload] [idle]     (no argument: all four)
+#
+# Installs nginx and wrk if missing, builds mproxyd and the bench tools (Release, in build-bench/),
+# starts nginx as the origin, and stops every process it started when it exits. See
+# bench/README.md for what each figure means and the variables that change durations.
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+source "$BENCH_DIR/lib.sh"
+
+declare -A script_of=([get]=get_1k.sh [tunnel]=tunnel_1g.sh [upload]=upload_expect.sh [idle]=idle_connections.sh)
+selected=("$@")
+[ ${#selected[@]} -gt 0 ] || selected=(get tunnel upload idle)
+for name in "${selected[@]}"; do
+    [ -n "${script_of[$name]:-}" ] || bench_die "unknown benchmark '$name' (get, tunnel, upload, idle)"
+done
+
+# --- dependencies and build -------------------------------------------------------------------
+MPROXY_BENCH_DEPS=1 "$ROOT/scripts/install-deps.sh" >&2
+
+# A build tree of its own, so that a Debug or sanitizer configuration in build/ never gets measured.
+# MPROXYD=/path/to/mproxyd measures that binary instead and builds only the bench tools.
+build_dir=${BENCH_BUILD_DIR:-$ROOT/build-bench}
+mkdir -p "$build_dir"
+if [ -z "${MPROXYD:-}" ]; then
+    bench_log "building mproxyd and the bench tools (Release) in ${build_dir#"$ROOT"/}"
+    cmake -S "$ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPROXY_SANITIZE=OFF \
+        -DMPROXY_TESTS=OFF >"$build_dir/cmake.log" 2>&1 || {
+        cat "$build_dir/cmake.log" >&2
+        bench_die "cmake failed"
+    }
+    ninja -C "$build_dir" mproxyd >&2 || bench_die "mproxyd does not build"
+    MPROXYD=$build_dir/server/mproxyd
+fi
+if [ "$MPROXYD" = "$build_dir/server/mproxyd" ] && grep -q '^ *add_subdirectory(bench)' "$ROOT/CMakeLists.txt"; then
+    ninja -C "$build_dir" bench_tools >&2
+    BENCH_BIN=$build_dir/bench
+else  # the tools on their own: bench/ not wired into the project yet, or no project build
+    cmake -S "$BENCH_DIR" -B "$build_dir/bench-standalone" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    ninja -C "$build_dir/bench-standalone" bench_tools >&2
+    BENCH_BIN=$build_dir/bench-standalone
+fi
+[ -x "$MPROXYD" ] || bench_die "no mproxyd at $MPROXYD"
+
+# --- the run ----------------------------------------------------------------------------------
+# On a shared machine, BENCH_NICE=-10 (root) keeps niced builds from taking the benchmark's cores.
+if [ -n "${BENCH_NICE:-}" ]; then renice -n "$BENCH_NICE" -p $$ >/dev/null || bench_die "renice $BENCH_NICE failed"; fi
+ulimit -n "$(ulimit -Hn)"  # 10,000 connections on each side of the idle benchmark
+mkdir -p "$BENCH_DIR/results/tmp"
+BENCH_TMP=$(mktemp -d "$BENCH_DIR/results/tmp/run.XXXXXX")
+run_cleanup() {
+    bench_cleanup
+    if [ "${BENCH_KEEP_TMP:-0}" = 1 ]; then bench_log "kept $BENCH_TMP"; else rm -rf "$BENCH_TMP"; fi
+}
+trap run_cleanup EXIT
+
+start_origin
+export MPROXYD BENCH_BIN BENCH_TMP ORIGIN_PORT ORIGIN_PID BENCH_PROXY_CORE=$PROXY_CORE BENCH_LOAD_CORE=$LOAD_CORE
+bench_log "origin: nginx pid $ORIGIN_PID on 127.0.0.1:$ORIGIN_PORT (core $LOAD_CORE); mproxyd on core $PROXY_CORE"
+
+results=$BENCH_TMP/results.txt
+: >"$results"
+started=$(date +%s)
+for name in "${selected[@]}"; do
+    busy=$(wait_quiet)
+    result "busy_before.$name" "$busy" >>"$results"
+    [ "$busy" -le "${BENCH_QUIET_MAX:-15}" ] ||
+        bench_log "warning: a core is $busy % busy with other work before '$name': its figures are skewed"
+    # Each benchmark is bounded; a failed one is reported and the others still run. It runs in the
+    # background so that, should this script be stopped, the cleanup can stop it (and it, its proxy).
+    timeout --foreground -s TERM "${BENCH_STEP_TIMEOUT:-300}" bash "$BENCH_DIR/${script_of[$name]}" >>"$results" &
+    step_pid=$!
+    track_pid "$step_pid"
+    if ! wait "$step_pid"; then
+        bench_log "benchmark '$name' failed"
+        result "failed.$name" 1 >>"$results"
+    fi
+done
+elapsed=$(($(date +%s) - started))
+
+# --- the table --------------------------------------------------------------------------------
+declare -A R
+while read -r tag key value; do
+    [ "$tag" = result ] && R[$key]=$value
+done <"$results"
+
+val() { echo "${R[$1]:-—}"; }
+has() { [ -n "${R[$1]:-}" ]; }
+# pct DIRECT_KEY PROXY_KEY: mproxy as a percentage of direct.
+pct() { if has "$1" && has "$2" && awk "BEGIN { exit !(${R[$1]} > 0) }"; then echo "$(calc "100 * ${R[$2]} / ${R[$1]}" 1) %"; else echo "—"; fi; }
+# verdict EXPRESSION: "yes"/"**no**" for an awk condition over figures, "—" when one is missing.
+verdict() {
+    local expr=$1 key
+    for key in "${@:2}"; do has "$key" || {
+        echo "—"
+        return
+    }; done
+    if awk "BEGIN { exit !($expr) }"; then echo yes; else echo "**no**"; fi
+}
+failed() { has "failed.$1" && echo " (**failed**: see the log)"; }
+# held PREFIX: the count of connections the server held, when it did not hold them all.
+held() { [ "${R[$1.all_held]:-1}" = 0 ] && echo " (held only ${R[$1.held]:-?})"; }
+
+conns=${BENCH_GET_CONNECTIONS:-50}
+idle_n=${BENCH_IDLE_CONNECTIONS:-10000}
+table=$BENCH_TMP/table.md
+{
+    echo "| measurement | direct | via mproxy | mproxy ÷ direct | target | met |"
+    echo "|---|---:|---:|---:|---|---|"
+    if [[ " ${selected[*]} " == *" get "* ]]; then
+        echo "| 1 KiB GET, $conns keep-alive conns: requests/s$(failed get) | $(val get.direct.rps) | $(val get.proxy.rps) | $(pct get.direct.rps get.proxy.rps) | ≥ 90 % of direct | $(verdict "${R[get.proxy.rps]:-0} >= 0.9 * ${R[get.direct.rps]:-0}" get.direct.rps get.proxy.rps) |"
+        echo "| … p50 latency, ms | $(val get.direct.p50_ms) | $(val get.proxy.p50_ms) | $(pct get.direct.p50_ms get.proxy.p50_ms) | | |"
+        echo "| … p99 latency, ms | $(val get.direct.p99_ms) | $(val get.proxy.p99_ms) | $(pct get.direct.p99_ms get.proxy.p99_ms) | | |"
+        echo "| … mproxy CPU-s per 10,000 requests | | $(val get.proxy.cpu_s_per_10k) | | ≤ 0.20 | $(verdict "${R[get.proxy.cpu_s_per_10k]:-0} <= 0.20" get.proxy.cpu_s_per_10k) |"
+        echo "| … mproxy's core busy, %: mproxyd's CPU / the core's | | $(val get.proxy.cpu_pct) / $(val get.proxy.core_busy_pct) | | | |"
+        echo "| … failed requests (socket errors, non-2xx) | $(val get.direct.errors) | $(val get.proxy.errors) | | 0 | $(verdict "${R[get.proxy.errors]:-0} == 0" get.proxy.errors) |"
+    fi
+    if [[ " ${selected[*]} " == *" tunnel "* ]]; then
+        echo "| CONNECT tunnel, 1 GiB download: MiB/s$(failed tunnel) | $(val tunnel.direct.mib_s) | $(val tunnel.proxy.mib_s) | $(pct tunnel.direct.mib_s tunnel.proxy.mib_s) | ≥ 95 % of direct | $(verdict "${R[tunnel.proxy.mib_s]:-0} >= 0.95 * ${R[tunnel.direct.mib_s]:-0}" tunnel.direct.mib_s tunnel.proxy.mib_s) |"
+        echo "| … mproxy CPU-s per GiB | | $(val tunnel.proxy.cpu_s_per_gib) | | | |"
+        echo "| … mproxy's core busy, %: mproxyd's CPU / the core's | | $(val tunnel.proxy.cpu_pct) / $(val tunnel.proxy.core_busy_pct) | | | |"
+    fi
+    if [[ " ${selected[*]} " == *" upload "* ]]; then
+        echo "| 1 GiB upload, Expect: 100-continue: runs that got the 100$(failed upload) | $(val upload.direct.got_100) | $(val upload.proxy.got_100) | | all | $(verdict "${R[upload.proxy.got_100]:-0} == ${R[upload.proxy.ok]:-0} && ${R[upload.proxy.ok]:-0} > 0" upload.proxy.got_100 upload.proxy.ok) |"
+        echo "| … head sent → 100 received, ms (median) | $(val upload.direct.to_100_ms_median) | $(val upload.proxy.to_100_ms_median) | | | |"
+        echo "| … origin sent 100 → client has it, ms (median) | $(val upload.direct.relay_ms_median) | $(val upload.proxy.relay_ms_median) | | ≤ 2 ms | $(verdict "${R[upload.proxy.relay_ms_median]:-0} <= 2" upload.proxy.relay_ms_median) |"
+        echo "| … origin sent 100 → client has it, ms (max) | $(val upload.direct.relay_ms_max) | $(val upload.proxy.relay_ms_max) | | ≤ 2 ms | $(verdict "${R[upload.proxy.relay_ms_max]:-0} <= 2" upload.proxy.relay_ms_max) |"
+        echo "| … total time, ms (median) | $(val upload.direct.total_ms_median) | $(val upload.proxy.total_ms_median) | $(pct upload.direct.total_ms_median upload.proxy.total_ms_median) | | |"
+        echo "| … MiB/s (median) | $(val upload.direct.mib_per_s_median) | $(val upload.proxy.mib_per_s_median) | $(pct upload.direct.mib_per_s_median upload.proxy.mib_per_s_median) | | |"
+        echo "| … mproxy CPU-s per GiB | | $(val upload.proxy.cpu_s_per_gib) | | | |"
+        echo "| … mproxy's core busy, %: mproxyd's CPU / the core's | | $(val upload.proxy.cpu_pct) / $(val upload.proxy.core_busy_pct) | | | |"
+    fi
+    if [[ " ${selected[*]} " == *" idle "* ]]; then
+        echo "| $idle_n idle connections (nothing sent): KiB each$(failed idle) | $(val idle.direct.kib_per_conn)$(held idle.direct) | $(val idle.proxy.kib_per_conn)$(held idle.proxy) | | ≤ 32 KiB | $(verdict "${R[idle.proxy.kib_per_conn]:-0} <= 32 && ${R[idle.proxy.all_held]:-0} == 1" idle.proxy.kib_per_conn) |"
+        echo "| $idle_n idle keep-alive connections (after one GET): KiB each | $(val idle.direct_keepalive.kib_per_conn)$(held idle.direct_keepalive) | $(val idle.proxy_keepalive.kib_per_conn)$(held idle.proxy_keepalive) | | ≤ 32 KiB | $(verdict "${R[idle.proxy_keepalive.kib_per_conn]:-0} <= 32 && ${R[idle.proxy_keepalive.all_held]:-0} == 1" idle.proxy_keepalive.kib_per_conn) |"
+    fi
+} >"$table"
+
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || commit="$commit (with uncommitted changes)"
+host=$(hostname -s 2>/dev/null || hostname)
+report=$BENCH_DIR/results/$(date +%F)-$host.md
+# A partial run never replaces the day's full one.
+[ ${#selected[@]} -eq 4 ] || report=${report%.md}-$(IFS=-; echo "${selected[*]}").md
+{
+    echo "# mproxy benchmarks, $(date '+%F %H:%M %Z') on $host"
+    echo
+    echo "- commit: $commit"
+    echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "- mproxyd: \`--threads 1 --log-level warn\` pinned to core $PROXY_CORE; origin and load client pinned to core $LOAD_CORE; every process at nice $(nice)"
+    echo "- origin: $(nginx -v 2>&1 | sed 's/^nginx version: //') (1 KiB file; 1 GiB sparse file), load: $(wrk -v 2>&1 | head -1 | awk '{ print "wrk " $2 }'), $(curl --version | head -1 | awk '{ print "curl " $2 }'), bench_upload_expect, bench_idle_connections"
+    echo "- GET: ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_GET_WARMUP_SECONDS:-2} s warm-up; tunnel: median of ${BENCH_TUNNEL_RUNS:-3} runs; upload: ${BENCH_UPLOAD_RUNS:-5} runs of $(((${BENCH_UPLOAD_BYTES:-$((1 << 30))}) >> 20)) MiB; whole run ${elapsed} s"
+    echo "- direct: the same load sent straight to the origin (for idle connections: nginx's worker holding them)"
+    echo -n "- other work on the machine (busiest core, 1 s before each benchmark):"
+    for name in "${selected[@]}"; do echo -n " $name $(val "busy_before.$name") %"; done
+    echo
+    for name in "${selected[@]}"; do
+        [ "${R[busy_before.$name]:-0}" -le "${BENCH_QUIET_MAX:-15}" ] ||
+            echo "- **warning**: the machine was busy before '$name'; its figures are skewed"
+    done
+    echo
+    cat "$table"
+    echo
+    echo "<details><summary>every figure</summary>"
+    echo
+    echo '```'
+    sort "$results" | sed 's/^result //'
+    echo '```'
+    echo "</details>"
+} >"$report"
+
+echo
+cat "$table"
+echo
+bench_log "written to ${report#"$ROOT"/}"
+! grep -q '^result failed\.' "$results"
