@@ -7,19 +7,22 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
-.PHONY: deps build run test test-release test-sanitize fuzz bench clean
+.PHONY: deps configure build run test test-release test-sanitize fuzz bench clean
 
 deps:
 	@bash scripts/install-deps.sh
 
-build: deps
+configure: deps
 	cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
-	ninja -C build -j $(JOBS)
+
+build: configure
+	ninja -C build -j $(JOBS) mproxyd
 
 run: build
 	./build/server/mproxyd $(ARGS)
 
-test-release: build
+test-release: configure
+	ninja -C build -j $(JOBS)
 	cd build && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 test-sanitize: deps
