@@ -21,7 +21,9 @@ awaitable<HeadRead> read_head(ByteStream& stream, beast::flat_buffer& buffer, st
         drop_leading_empty_lines(buffer);
         const auto bytes = buffered_bytes(buffer);
         const auto end = find_head_end(bytes, searched);
-        if (end != std::string_view::npos) co_return HeadRead{HeadRead::Status::ok, end, {}};
+        // A head over the limit is refused whether it arrived whole or in pieces.
+        if (end != std::string_view::npos)
+            co_return end > limit ? HeadRead{HeadRead::Status::too_large, 0, {}} : HeadRead{HeadRead::Status::ok, end, {}};
         if (bytes.size() > limit) co_return HeadRead{HeadRead::Status::too_large, 0, {}};
 
         const bool had_bytes = buffer.size() > 0;
