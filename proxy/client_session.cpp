@@ -3,6 +3,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>
 
+#include "proxy/client_hello.hpp"
 #include "proxy/connect_decision.hpp"
 #include "proxy/error_response.hpp"
 #include "proxy/exchange.hpp"
@@ -10,6 +11,9 @@
 #include "proxy/head_parser.hpp"
 #include "proxy/head_reader.hpp"
 #include "proxy/hop_by_hop.hpp"
+#include "proxy/origin_tls_failure.hpp"
+#include "proxy/tls_interception.hpp"
+#include "proxy/tls_stream.hpp"
 #include "proxy/tunnel.hpp"
 #include "proxy/upstream_connector.hpp"
 #include "proxy/worker.hpp"
@@ -52,17 +56,17 @@ ClientSession::~ClientSession() { worker_.sessions_.erase(this); }
 
 void ClientSession::abort() {
     client_.close();
-    if (upstream_) upstream_->stream.close();
+    if (upstream_) upstream_->io().close();
 }
 
 void ClientSession::on_deadline() {
     // In an exchange the origin side is cut, so the exchange can still tell the client (504).
-    if (exchange_running_ && upstream_) {
-        upstream_->stream.close();
+    if (upstream_busy_ && upstream_) {
+        upstream_->io().close();
         return;
     }
     client_.close();
-    if (upstream_) upstream_->stream.close();
+    if (upstream_) upstream_->io().close();
 }
 
 awaitable<> ClientSession::run() {
@@ -73,17 +77,17 @@ awaitable<> ClientSession::run() {
                   record_->counters().upstream_rx.load(), record_->counters().upstream_tx.load());
 }
 
-awaitable<> ClientSession::serve_requests(const std::optional<Authority>& tunnel_origin) {
+awaitable<> ClientSession::serve_requests(const std::optional<TunnelOrigin>& tunnel_origin) {
     const auto& config = worker_.config();
     for (;;) {
         if (buffer_.size() == 0) {
             // Between requests an idle connection holds no buffer, only its socket.
             buffer_.shrink_to_fit();
             deadline_.expires_after(config.idle_timeout);
-            if (co_await client_.wait_readable()) co_return;
+            if (co_await client_io_->wait_readable()) co_return;
         }
         deadline_.expires_after(config.header_timeout);
-        const auto head = co_await read_head(client_, buffer_, config.max_header_bytes);
+        const auto head = co_await read_head(*client_io_, buffer_, config.max_header_bytes);
         switch (head.status) {
             case HeadRead::Status::ok: break;
             case HeadRead::Status::too_large:
@@ -108,7 +112,7 @@ awaitable<> ClientSession::serve_requests(const std::optional<Authority>& tunnel
     }
 }
 
-awaitable<bool> ClientSession::serve_request(RequestHead request, const std::optional<Authority>& tunnel_origin) {
+awaitable<bool> ClientSession::serve_request(RequestHead request, const std::optional<TunnelOrigin>& tunnel_origin) {
     if (request.method == "CONNECT") {
         if (tunnel_origin) co_return co_await reply_error(400, "CONNECT inside a CONNECT tunnel is not supported", true);
         co_await serve_connect(request);
@@ -118,13 +122,17 @@ awaitable<bool> ClientSession::serve_request(RequestHead request, const std::opt
     if (auto* failure = std::get_if<HttpFailure>(&framing)) co_return co_await reply_error(failure->status, failure->reason, true);
 
     if (auto absolute = parse_http_absolute_target(request.target)) {
-        if (tunnel_origin && absolute->authority != *tunnel_origin)
+        if (tunnel_origin && absolute->authority != tunnel_origin->authority)
             co_return co_await reply_error(400, "absolute URI names another host than the CONNECT tunnel", true);
+        if (!tunnel_origin && is_local_host(absolute->authority))
+            co_return co_await serve_local(request, absolute->origin_form);
         request.target = std::move(absolute->origin_form);
-        co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), std::move(absolute->authority), true);
+        const TunnelOrigin origin = tunnel_origin ? *tunnel_origin : TunnelOrigin{std::move(absolute->authority), false, {}};
+        co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), origin, true);
     }
     if (!request.target.empty() && request.target.front() == '/') {
         if (tunnel_origin) co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), *tunnel_origin, false);
+        if (request.target == "/ca.pem") co_return co_await serve_local(request, request.target);
         co_return co_await reply_error(
             400, "this is a proxy: send requests in absolute form (http://host/path), or CONNECT for https", true);
     }
@@ -133,21 +141,49 @@ awaitable<bool> ClientSession::serve_request(RequestHead request, const std::opt
     co_return co_await reply_error(400, "unsupported request target " + request.target, true);
 }
 
-awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Authority& origin) {
-    if (upstream_ && upstream_->authority == origin && upstream_->stream.is_open()) co_return std::nullopt;
-    upstream_.reset();
-    if (!pinned_upstream_) upstream_ = worker_.pool().acquire(origin);
-    if (!upstream_) {
+awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const TunnelOrigin& origin) {
+    const UpstreamKey key{origin.authority, origin.tls};
+    if (upstream_ && upstream_->key == key && upstream_->io().is_open()) co_return std::nullopt;
+    // The TCP connection a mitm CONNECT opened before its 200 becomes the TLS one.
+    const bool upgrade_in_hand = upstream_ && origin.tls && !upstream_->secure && upstream_->exchanges == 0 &&
+                                 upstream_->key.authority == origin.authority && upstream_->io().is_open();
+    if (!upgrade_in_hand) {
+        upstream_.reset();
+        if (!pinned_upstream_) upstream_ = worker_.pool().acquire(key);
+        if (upstream_) {
+            upstream_->tcp.count_into(&record_->counters().upstream_rx, &record_->counters().upstream_tx);
+            co_return std::nullopt;
+        }
         deadline_.expires_never();  // the connector has its own timeout
-        auto connected = co_await connect_upstream(origin, worker_.config().connect_timeout, worker_.loop_guard());
+        auto connected =
+            co_await connect_upstream(origin.authority, worker_.config().connect_timeout, worker_.loop_guard());
         if (auto* failure = std::get_if<HttpFailure>(&connected)) co_return *failure;
         upstream_ = std::move(std::get<std::unique_ptr<UpstreamConnection>>(connected));
+        upstream_->tcp.count_into(&record_->counters().upstream_rx, &record_->counters().upstream_tx);
     }
-    upstream_->stream.count_into(&record_->counters().upstream_rx, &record_->counters().upstream_tx);
+    if (!origin.tls) co_return std::nullopt;
+
+    auto& interception = worker_.interception();
+    const bool verify = interception.verify_upstream_by_default();
+    auto tls = std::make_unique<TlsStream>(upstream_->tcp, interception.upstream_context(verify));
+    upstream_busy_ = true;  // a handshake that hangs is cut on the origin side
+    deadline_.expires_after(worker_.config().connect_timeout);
+    const auto ec = co_await tls->connect(origin.server_name, verify);
+    upstream_busy_ = false;
+    if (ec) {
+        const auto reason = deadline_.expired() ? "TLS handshake with origin timed out"
+                                                : describe_origin_tls_failure(tls->native_handle(), ec);
+        upstream_.reset();
+        co_return HttpFailure{502, origin.authority.to_string() + ": " + reason};
+    }
+    upstream_->secure = std::move(tls);
+    upstream_->key.tls = true;
     co_return std::nullopt;
 }
 
-awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing, Authority origin, bool origin_from_uri) {
+awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing, const TunnelOrigin& target,
+                                      bool origin_from_uri) {
+    const auto& origin = target.authority;
     ForwardedRequest forwarded;
     forwarded.framing = framing;
     forwarded.websocket = is_websocket_upgrade(request);
@@ -169,14 +205,14 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
     const auto& config = worker_.config();
     const ExchangeLimits limits{config.idle_timeout, max_response_head_bytes};
     for (int attempt = 0;; ++attempt) {
-        if (auto failure = co_await obtain_upstream(origin)) {
+        if (auto failure = co_await obtain_upstream(target)) {
             ExchangeLog::connect_failed(record_->id(), forwarded.head, origin, failure->reason);
             co_return co_await reply_error(failure->status, failure->reason, framing.kind != BodyFraming::Kind::none);
         }
         if (forwarded.websocket) record_->set_mode(ConnectionMode::websocket);
-        exchange_running_ = true;
-        auto outcome = co_await run_exchange(client_, buffer_, *upstream_, forwarded, deadline_, limits);
-        exchange_running_ = false;
+        upstream_busy_ = true;
+        auto outcome = co_await run_exchange(*client_io_, buffer_, *upstream_, forwarded, deadline_, limits);
+        upstream_busy_ = false;
         if (outcome.retry_on_fresh_connection && attempt == 0) {
             upstream_.reset();
             continue;
@@ -191,7 +227,7 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
             upstream_.reset();
         }
         if (outcome.client_reusable) co_return true;
-        if (client_.is_open()) co_await close_gently();
+        if (client_io_->is_open()) co_await close_gently();
         co_return false;
     }
 }
@@ -212,7 +248,11 @@ awaitable<> ClientSession::serve_connect(const RequestHead& request) {
                              "CONNECT to " + target->to_string() + " refused by policy (" + decision.reason + ")", true);
         co_return;
     }
-    if (auto failure = co_await obtain_upstream(*target)) {
+    // The origin is reached before the client hears 200, so that an unreachable one gets a 502.
+    // An intercepted connection learns from the ClientHello whether TLS is needed towards it.
+    // (Named, not a braced temporary: GCC 12 destroys braced temporaries in co_await twice.)
+    const TunnelOrigin plain_origin{*target, false, {}};
+    if (auto failure = co_await obtain_upstream(plain_origin)) {
         spdlog::warn("conn={} CONNECT {} failed: {}", record_->id(), target->to_string(), failure->reason);
         co_await reply_error(failure->status, failure->reason, true);
         co_return;
@@ -220,14 +260,18 @@ awaitable<> ClientSession::serve_connect(const RequestHead& request) {
     static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
     if (auto [ec, n] = co_await client_.write(asio::buffer(established)); ec) co_return;
 
+    pinned_upstream_ = decision.action != ConnectAction::tunnel;
     if (decision.action == ConnectAction::http) {
         record_->set_mode(ConnectionMode::http);
-        pinned_upstream_ = true;
-        co_await serve_requests(*target);
+        co_await serve_requests(plain_origin);
+        co_return;
+    }
+    if (decision.action == ConnectAction::mitm) {
+        co_await serve_intercepted(*target);
         co_return;
     }
     record_->set_mode(ConnectionMode::tunnel);
-    const auto tunnel = co_await run_tunnel(client_, buffer_, upstream_->stream, upstream_->buffer, deadline_,
+    const auto tunnel = co_await run_tunnel(client_, buffer_, upstream_->io(), upstream_->buffer, deadline_,
                                             worker_.config().idle_timeout);
     ConnectionCounters::add(record_->counters().exchanges, 1);
     spdlog::info("conn={} tunnel {} closed: client->upstream={} upstream->client={}{}{}", record_->id(),
@@ -235,11 +279,77 @@ awaitable<> ClientSession::serve_connect(const RequestHead& request) {
                  tunnel.error.empty() ? "" : " error: ", tunnel.error);
 }
 
+awaitable<> ClientSession::serve_intercepted(const Authority& target) {
+    // Peek at what the client sends first: a TLS ClientHello tells the name to mint a leaf for.
+    deadline_.expires_after(worker_.config().header_timeout);
+    ClientHelloInfo hello;
+    auto status = inspect_client_hello(buffered_bytes(buffer_), hello);
+    while (status == HelloStatus::need_more) {
+        auto [ec, n] = co_await client_.read_some(buffer_.prepare(16 * 1024));
+        buffer_.commit(n);
+        if (ec) co_return;
+        status = inspect_client_hello(buffered_bytes(buffer_), hello);
+    }
+    if (status == HelloStatus::not_tls) {
+        record_->set_mode(ConnectionMode::http);
+        const TunnelOrigin cleartext{target, false, {}};
+        co_await serve_requests(cleartext);
+        co_return;
+    }
+    if (status == HelloStatus::malformed) {
+        spdlog::warn("conn={} CONNECT {}: malformed TLS ClientHello, closing", record_->id(), target.to_string());
+        co_return;
+    }
+    record_->set_mode(ConnectionMode::mitm);
+    const std::string name = hello.server_name.empty() ? target.host : hello.server_name;
+    std::shared_ptr<const MintedLeaf> leaf;
+    try {
+        leaf = co_await worker_.interception().leaf_for(name);
+    } catch (const std::exception& e) {
+        // A name no certificate can carry (a wildcard, a bad character) or an OpenSSL failure.
+        spdlog::warn("conn={} CONNECT {}: no certificate for \"{}\": {}", record_->id(), target.to_string(), name,
+                     e.what());
+        co_return;
+    }
+
+    auto tls = std::make_unique<TlsStream>(client_, leaf->server_context);
+    const auto ec = co_await tls->accept(buffer_.data());
+    buffer_.consume(buffer_.size());  // the handshake took the ClientHello bytes
+    if (ec) {
+        if (client_refused_certificate(ec))
+            spdlog::warn("conn={} client refused mproxy's certificate for {} (CA not trusted, or a pinned key): "
+                         "tunnel this host instead of intercepting it",
+                         record_->id(), name);
+        else
+            spdlog::info("conn={} TLS handshake with client for {} failed: {}", record_->id(), name, ec.message());
+        co_return;
+    }
+    client_tls_ = std::move(tls);
+    client_io_ = client_tls_.get();
+    // TLS towards the origin starts with the first request, with the client's SNI.
+    const TunnelOrigin intercepted{target, true, name};
+    co_await serve_requests(intercepted);
+}
+
+bool ClientSession::is_local_host(const Authority& authority) { return authority.host == "mproxy.local"; }
+
+awaitable<bool> ClientSession::serve_local(const RequestHead& request, std::string_view path) {
+    if (path != "/ca.pem" || (request.method != "GET" && request.method != "HEAD"))
+        co_return co_await reply_error(404, "mproxy serves only GET /ca.pem (its CA certificate)", false);
+    const auto pem = worker_.interception().ca_pem();
+    std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/x-pem-file\r\n"
+                           "Content-Disposition: attachment; filename=\"mproxy-ca.pem\"\r\nContent-Length: " +
+                           std::to_string(pem.size()) + "\r\nVia: " + std::string(via_value) + "\r\n\r\n";
+    if (request.method == "GET") response += pem;
+    auto [ec, n] = co_await client_io_->write(asio::buffer(response));
+    co_return !ec && keeps_alive(request.fields, request.version_minor);
+}
+
 awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view explanation, bool close) {
     spdlog::info("conn={} answered {}: {}", record_->id(), status, explanation);
     const auto response = make_error_response(status, explanation, close);
     deadline_.expires_after(worker_.config().idle_timeout);
-    auto [ec, n] = co_await client_.write(asio::buffer(response));
+    auto [ec, n] = co_await client_io_->write(asio::buffer(response));
     if (ec) co_return false;
     if (close) {
         co_await close_gently();
@@ -251,11 +361,11 @@ awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view exp
 awaitable<> ClientSession::close_gently() {
     // Closing with unread request bytes would send a reset, which can destroy the response the client
     // has not read yet. Half-close, then read and drop what the client still sends, briefly.
-    client_.shutdown_send();
+    client_io_->shutdown_send();
     deadline_.expires_after(linger_time);
     std::array<char, 16 * 1024> sink;
     for (;;) {
-        auto [ec, n] = co_await client_.read_some(asio::buffer(sink));
+        auto [ec, n] = co_await client_io_->read_some(asio::buffer(sink));
         if (ec) break;
     }
     client_.close();

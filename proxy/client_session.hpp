@@ -17,6 +17,13 @@ namespace mproxy::proxy {
 
 class Worker;
 
+// Where every request inside an `http` or `mitm` CONNECT tunnel goes.
+struct TunnelOrigin {
+    Authority authority;
+    bool tls = false;          // intercepted TLS: re-originate TLS to the origin
+    std::string server_name;   // SNI and the name verified towards the origin
+};
+
 class ClientSession {
 public:
     ClientSession(Worker& worker, tcp::socket socket);
@@ -31,29 +38,37 @@ public:
 private:
     // Serves requests until the connection should end. Inside an `http` CONNECT tunnel every
     // request goes to `tunnel_origin`.
-    awaitable<> serve_requests(const std::optional<Authority>& tunnel_origin);
+    awaitable<> serve_requests(const std::optional<TunnelOrigin>& tunnel_origin);
     // Returns true when the connection may carry another request.
-    awaitable<bool> serve_request(RequestHead request, const std::optional<Authority>& tunnel_origin);
-    awaitable<bool> forward(RequestHead request, BodyFraming framing, Authority origin, bool origin_from_uri);
+    awaitable<bool> serve_request(RequestHead request, const std::optional<TunnelOrigin>& tunnel_origin);
+    awaitable<bool> forward(RequestHead request, BodyFraming framing, const TunnelOrigin& origin, bool origin_from_uri);
     awaitable<> serve_connect(const RequestHead& request);
+    // After 200 to a `mitm` CONNECT: TLS with a minted leaf, or cleartext HTTP when the client
+    // does not start TLS.
+    awaitable<> serve_intercepted(const Authority& target);
+    // mproxy's own resources (the CA certificate), answered without an origin.
+    awaitable<bool> serve_local(const RequestHead& request, std::string_view path);
+    static bool is_local_host(const Authority& authority);
     // Writes mproxy's own error response; returns true when the connection may continue.
     awaitable<bool> reply_error(unsigned status, std::string_view explanation, bool close);
     // An origin connection for `origin`: the one in hand, a pooled one, or a new one.
-    awaitable<std::optional<HttpFailure>> obtain_upstream(const Authority& origin);
+    awaitable<std::optional<HttpFailure>> obtain_upstream(const TunnelOrigin& origin);
     // Ends the connection without a reset that could destroy a response the client has not read.
     awaitable<> close_gently();
     void on_deadline();
 
     Worker& worker_;
     TcpStream client_;
+    ByteStream* client_io_ = &client_;  // what HTTP is read from: the TCP stream, or TLS over it
     beast::flat_buffer buffer_;
     std::unique_ptr<ConnectionRecord> record_;
     Deadline deadline_;
     std::unique_ptr<UpstreamConnection> upstream_;
     std::string client_address_;
     Authority current_target_;
+    std::unique_ptr<ByteStream> client_tls_;  // TLS over client_, once a mitm handshake succeeded
     asio::ip::address client_ip_;
-    bool exchange_running_ = false;
+    bool upstream_busy_ = false;  // waiting on the origin side: a timeout cuts that side only
     bool pinned_upstream_ = false;  // inside an http CONNECT: keep the origin connection, no pool
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-// The four things mproxy can do with a CONNECT.
+// What mproxy can do with a CONNECT.
 
 #include <optional>
 #include <string_view>
@@ -8,6 +8,7 @@ namespace mproxy::proxy {
 
 enum class ConnectAction {
     tunnel,  // blind relay of bytes both ways
+    mitm,    // TLS from the client is terminated with a minted leaf and re-originated; cleartext as http
     http,    // read the tunnel's content as cleartext HTTP/1.1 exchanges with the authority
     reject,  // 403
 };

@@ -7,6 +7,7 @@ std::string_view to_string(ConnectionMode mode) {
         case ConnectionMode::plain: return "plain";
         case ConnectionMode::tunnel: return "tunnel";
         case ConnectionMode::http: return "http";
+        case ConnectionMode::mitm: return "mitm";
         case ConnectionMode::websocket: return "websocket";
         case ConnectionMode::rejected: return "rejected";
     }

@@ -15,7 +15,7 @@
 
 namespace mproxy::proxy {
 
-enum class ConnectionMode { plain, tunnel, http, websocket, rejected };
+enum class ConnectionMode { plain, tunnel, http, mitm, websocket, rejected };
 std::string_view to_string(ConnectionMode mode);
 
 struct ConnectionSnapshot {

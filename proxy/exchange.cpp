@@ -52,7 +52,7 @@ std::string describe_request_failure(const BodyRelay& r) {
 // Stops both directions after a failure without closing the client connection: it may still carry
 // mproxy's own answer, and the session closes it gently afterwards.
 void stop_both(Duplex& d) {
-    d.upstream.stream.close();
+    d.upstream.io().close();
     d.client.cancel();
 }
 
@@ -74,13 +74,13 @@ awaitable<> write_request(Duplex& d) {
     head.reserve(512);
     append_head(head, d.request.head);
     d.out.request_head_bytes = head.size();
-    d.request_relay = co_await relay_body(d.client, d.client_buffer, d.upstream.stream, d.request.framing,
+    d.request_relay = co_await relay_body(d.client, d.client_buffer, d.upstream.io(), d.request.framing,
                                           std::move(head), d.relay);
     d.writer_done = true;
     d.out.request_body_bytes = d.request_relay.bytes;
     if (d.request_relay.read_error || d.request_relay.framing_error) {
         // A partial request gets no meaningful answer: stop the reader waiting for one.
-        if (!d.response_done) d.upstream.stream.close();
+        if (!d.response_done) d.upstream.io().close();
     }
     // A write error means the origin stopped reading; its answer (an early 413, say) may still
     // be on its way, so the reader carries on.
@@ -99,7 +99,7 @@ awaitable<bool> relay_interim(Duplex& d, ResponseHead& interim) {
     d.out.response_head_bytes += n;
     if (ec) {
         d.response_error = "writing interim response to client: " + ec.message();
-        d.upstream.stream.close();
+        d.upstream.io().close();
         d.client.close();
         co_return false;
     }
@@ -130,7 +130,7 @@ awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) 
     append_head(head, response);
     d.out.response_head_bytes += head.size();
     d.response_started = true;
-    const auto relayed = co_await relay_body(d.upstream.stream, d.upstream.buffer, d.client, framing,
+    const auto relayed = co_await relay_body(d.upstream.io(), d.upstream.buffer, d.client, framing,
                                               std::move(head), d.relay);
     d.out.response_body_bytes = relayed.bytes;
     d.response_done = true;
@@ -147,7 +147,7 @@ awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) 
     if (relayed.write_error) {
         d.response_error = "writing response to client: " + relayed.write_error.message();
         d.client.close();
-        d.upstream.stream.close();
+        d.upstream.io().close();
     } else {
         d.response_error = relayed.framing_error
                                ? std::string("origin sent a bad chunked body: ") + relayed.framing_error
@@ -155,13 +155,13 @@ awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) 
                                      relayed.read_error.message();
         // Never let a truncated body pass for a complete one: end the client connection abortively.
         d.client.reset();
-        d.upstream.stream.close();
+        d.upstream.io().close();
     }
 }
 
 awaitable<> read_response(Duplex& d) {
     for (;;) {
-        const auto head = co_await read_head(d.upstream.stream, d.upstream.buffer, d.limits.max_response_head_bytes);
+        const auto head = co_await read_head(d.upstream.io(), d.upstream.buffer, d.limits.max_response_head_bytes);
         if (head.status != HeadRead::Status::ok) {
             const bool nothing_received = head.status == HeadRead::Status::closed ||
                                           head.ec == asio::error::connection_reset;
@@ -244,7 +244,7 @@ awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& 
 
     if (out.status == 101 && out.response_complete && d.request_relay.complete) {
         out.upgraded = true;
-        const auto tunnel = co_await run_tunnel(client, client_buffer, upstream.stream, upstream.buffer, deadline,
+        const auto tunnel = co_await run_tunnel(client, client_buffer, upstream.io(), upstream.buffer, deadline,
                                                 limits.idle_timeout);
         out.request_body_bytes += tunnel.client_to_upstream;
         out.response_body_bytes += tunnel.upstream_to_client;
@@ -255,7 +255,7 @@ awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& 
     out.client_reusable = d.client_keep_alive && out.request_complete && out.response_complete && !out.upgraded &&
                           client.is_open();
     out.upstream_reusable = d.origin_keeps_alive && out.request_complete && out.response_complete &&
-                            !out.upgraded && upstream.buffer.size() == 0 && upstream.stream.is_open();
+                            !out.upgraded && upstream.buffer.size() == 0 && upstream.io().is_open();
     out.error = join_errors(d);
     out.duration = steady_clock::now() - d.started;
     co_return out;

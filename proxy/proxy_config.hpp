@@ -23,6 +23,15 @@ struct ProxyConfig {
     std::chrono::milliseconds idle_timeout{300'000};    // no byte either way: keep-alive, bodies, tunnels
     std::size_t max_header_bytes = 64 * 1024;           // request head; larger gets 431
 
+    // TLS interception. The CA comes from ca_cert_file/ca_key_file when both are set, otherwise
+    // from state_dir, where it is created on first start.
+    std::string state_dir;  // empty: a CA made in memory for this run (tests); mproxyd sets one
+    std::string ca_cert_file;
+    std::string ca_key_file;
+    std::string upstream_ca_file;     // a trust anchor for origins, besides the system store
+    bool upstream_insecure = false;   // skip verifying origin certificates
+    std::size_t leaf_cache_size = 1024;
+
     std::size_t upstream_idle_per_host = 256;  // pooled idle origin connections, per worker thread
     std::chrono::milliseconds upstream_idle_expiry{60'000};
 };

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "proxy/tls_interception.hpp"
 #include "proxy/worker.hpp"
 
 namespace mproxy::proxy {
@@ -18,6 +19,7 @@ struct ProxyServer::Impl {
     ProxyConfig config;
     ConnectionRegistry registry;
     LoopGuard loop_guard;
+    std::unique_ptr<TlsInterception> interception;  // before the workers, which use it
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<std::thread> threads;
     std::unique_ptr<tcp::acceptor> acceptor;  // lives on workers[0]
@@ -53,9 +55,10 @@ ProxyServer::~ProxyServer() { stop(); }
 void ProxyServer::start() {
     auto& s = *impl_;
     if (s.running) return;
+    if (!s.interception) s.interception = std::make_unique<TlsInterception>(s.config);
     const auto threads = std::max(1u, s.config.threads);
     for (unsigned i = 0; i < threads; ++i)
-        s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard));
+        s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard, *s.interception));
 
     error_code ec;
     const auto address = asio::ip::make_address(s.config.listen_host, ec);
@@ -110,5 +113,10 @@ void ProxyServer::stop() {
 tcp::endpoint ProxyServer::endpoint() const { return impl_->endpoint; }
 
 ConnectionRegistry& ProxyServer::connections() { return impl_->registry; }
+
+TlsInterception& ProxyServer::interception() {
+    if (!impl_->interception) impl_->interception = std::make_unique<TlsInterception>(impl_->config);
+    return *impl_->interception;
+}
 
 }  // namespace mproxy::proxy

@@ -10,6 +10,8 @@
 
 namespace mproxy::proxy {
 
+class TlsInterception;
+
 class ProxyServer {
 public:
     explicit ProxyServer(ProxyConfig config);
@@ -25,6 +27,9 @@ public:
 
     boost::asio::ip::tcp::endpoint endpoint() const;
     ConnectionRegistry& connections();
+    // The CA and leaf minter (rotate, import, cache statistics). Loads or creates the CA on first
+    // use; start() does so too, so that a bad CA stops the proxy before it listens.
+    TlsInterception& interception();
 
 private:
     struct Impl;

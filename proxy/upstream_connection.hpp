@@ -1,5 +1,6 @@
 #pragma once
-// One connection to an origin, with the buffer of bytes read from it but not yet relayed.
+// One connection to an origin, plain or TLS, with the buffer of bytes read from it but not yet
+// relayed.
 
 #include <memory>
 
@@ -8,13 +9,24 @@
 
 namespace mproxy::proxy {
 
-struct UpstreamConnection {
-    UpstreamConnection(tcp::socket socket, Authority authority)
-        : stream(std::move(socket)), authority(std::move(authority)) {}
-
-    TcpStream stream;
-    beast::flat_buffer buffer;
+// Which pooled connections can serve a request: same origin, same transport.
+struct UpstreamKey {
     Authority authority;
+    bool tls = false;
+    bool operator==(const UpstreamKey&) const = default;
+};
+
+struct UpstreamConnection {
+    UpstreamConnection(asio::ip::tcp::socket socket, Authority authority)
+        : tcp(std::move(socket)), key{std::move(authority), false} {}
+
+    // The HTTP byte stream: TLS when there is one, the TCP stream otherwise.
+    ByteStream& io() { return secure ? *secure : static_cast<ByteStream&>(tcp); }
+
+    TcpStream tcp;  // wire bytes are counted here
+    std::unique_ptr<ByteStream> secure;    // TLS over `tcp`, for https origins
+    beast::flat_buffer buffer;
+    UpstreamKey key;
     unsigned exchanges = 0;  // completed on this connection; > 0 means it came from the pool
 };
 

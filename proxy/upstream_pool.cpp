@@ -9,7 +9,7 @@ namespace {
 // an end of stream means it closed. Either way it is no longer a clean connection.
 bool still_open_and_quiet(UpstreamConnection& connection) {
     char byte;
-    const auto n = ::recv(connection.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const auto n = ::recv(connection.tcp.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 }  // namespace
@@ -22,8 +22,8 @@ bool UpstreamPool::usable(const Idle& idle, steady_clock::time_point now) const 
     return now - idle.since < idle_expiry_ && still_open_and_quiet(*idle.connection);
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::acquire(const Authority& authority) {
-    const auto it = idle_.find(authority);
+std::unique_ptr<UpstreamConnection> UpstreamPool::acquire(const UpstreamKey& key) {
+    const auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
     auto& list = it->second;
     const auto now = steady_clock::now();
@@ -37,8 +37,8 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::acquire(const Authority& autho
 
 void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
     if (closed_ || idle_per_host_ == 0) return;
-    connection->stream.count_into(nullptr, nullptr);
-    auto& list = idle_[connection->authority];
+    connection->tcp.count_into(nullptr, nullptr);
+    auto& list = idle_[connection->key];
     list.push_back({std::move(connection), steady_clock::now()});
     if (list.size() > idle_per_host_) list.pop_front();
 }

@@ -18,9 +18,9 @@ public:
     UpstreamPool(const asio::any_io_executor& executor, std::size_t idle_per_host,
                  steady_clock::duration idle_expiry);
 
-    // A live idle connection to `authority`, or null. Connections the origin closed while they
-    // sat idle are dropped here.
-    std::unique_ptr<UpstreamConnection> acquire(const Authority& authority);
+    // A live idle connection for `key`, or null. Connections the origin closed while they sat
+    // idle are dropped here.
+    std::unique_ptr<UpstreamConnection> acquire(const UpstreamKey& key);
     void release(std::unique_ptr<UpstreamConnection> connection);
 
     // Periodically drops expired and dead connections; runs until close().
@@ -35,12 +35,13 @@ private:
     };
     bool usable(const Idle& idle, steady_clock::time_point now) const;
 
-    struct AuthorityHash {
-        std::size_t operator()(const Authority& a) const {
-            return std::hash<std::string>{}(a.host) ^ (std::size_t{a.port} * 0x9e3779b97f4a7c15ULL);
+    struct KeyHash {
+        std::size_t operator()(const UpstreamKey& k) const {
+            return std::hash<std::string>{}(k.authority.host) ^
+                   ((std::size_t{k.authority.port} * 2 + k.tls) * 0x9e3779b97f4a7c15ULL);
         }
     };
-    std::unordered_map<Authority, std::deque<Idle>, AuthorityHash> idle_;
+    std::unordered_map<UpstreamKey, std::deque<Idle>, KeyHash> idle_;
     const std::size_t idle_per_host_;
     const steady_clock::duration idle_expiry_;
     asio::steady_timer sweep_timer_;

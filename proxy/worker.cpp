@@ -24,11 +24,13 @@ void log_unexpected(std::exception_ptr error) {
 }
 }  // namespace
 
-Worker::Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard)
+Worker::Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
+               TlsInterception& interception)
     : work_(context_.get_executor()),
       config_(config),
       registry_(registry),
       loop_guard_(loop_guard),
+      interception_(interception),
       pool_(context_.get_executor(), config.upstream_idle_per_host, config.upstream_idle_expiry) {}
 
 void Worker::run() {

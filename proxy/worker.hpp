@@ -15,10 +15,12 @@
 namespace mproxy::proxy {
 
 class ClientSession;
+class TlsInterception;
 
 class Worker {
 public:
-    Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard);
+    Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
+           TlsInterception& interception);
 
     // Runs the io_context until stop(); call from the worker's thread.
     void run();
@@ -32,6 +34,7 @@ public:
     ConnectionRegistry& registry() { return registry_; }
     const LoopGuard& loop_guard() const { return loop_guard_; }
     UpstreamPool& pool() { return pool_; }
+    TlsInterception& interception() { return interception_; }
 
 private:
     friend class ClientSession;  // registers itself so stop() can reach it
@@ -42,6 +45,7 @@ private:
     const ProxyConfig& config_;
     ConnectionRegistry& registry_;
     const LoopGuard& loop_guard_;
+    TlsInterception& interception_;
     UpstreamPool pool_;  // after the io_context: its sockets and timer go first
 };
 

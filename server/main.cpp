@@ -25,13 +25,17 @@ int main(int argc, char** argv) {
     mproxy::proxy::ProxyServer server(options->proxy);
     try {
         server.start();
-    } catch (const std::system_error& e) {
-        std::fprintf(stderr, "mproxyd: %s\n", e.what());  // what() names the address and the cause
+    } catch (const std::exception& e) {
+        // A taken port, a bad address, an unreadable or mismatched CA: what() names it.
+        std::fprintf(stderr, "mproxyd: %s\n", e.what());
         return 1;
     }
     const auto endpoint = server.endpoint();
     spdlog::info("mproxyd listening on {}:{} (CONNECT action: {}, {} threads)", endpoint.address().to_string(),
                  endpoint.port(), mproxy::proxy::to_string(options->proxy.connect_action), options->proxy.threads);
+    const auto& p = options->proxy;
+    spdlog::info("CA certificate: {} (also served at http://mproxy.local/ca.pem through the proxy)",
+                 p.ca_cert_file.empty() ? p.state_dir + "/ca.pem" : p.ca_cert_file);
 
     int received = 0;
     sigwait(&stop_signals, &received);

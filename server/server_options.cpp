@@ -1,6 +1,7 @@
 #include "server/server_options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <thread>
 
 #include "proxy/authority.hpp"
@@ -25,8 +26,8 @@ std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& ex
     p.threads = std::max(1u, std::thread::hardware_concurrency());
 
     app.add_option("--listen", listen, "Proxy listen address, HOST:PORT ([v6]:PORT for IPv6)")->capture_default_str();
-    app.add_option("--connect-action", connect_action, "What a CONNECT gets: tunnel, http or reject")
-        ->check(CLI::IsMember({"tunnel", "http", "reject"}))
+    app.add_option("--connect-action", connect_action, "What a CONNECT gets: tunnel, mitm, http or reject")
+        ->check(CLI::IsMember({"tunnel", "mitm", "http", "reject"}))
         ->capture_default_str();
     app.add_option("--threads", p.threads, "I/O threads, one io_context each")
         ->check(CLI::Range(1u, 256u))
@@ -43,6 +44,16 @@ std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& ex
         ->capture_default_str();
     app.add_option("--max-header-bytes", p.max_header_bytes, "Largest request head accepted (else 431)")
         ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20))
+        ->capture_default_str();
+    const char* xdg_state = std::getenv("XDG_STATE_HOME");
+    p.state_dir = xdg_state && *xdg_state ? std::string(xdg_state) + "/mproxy" : "var/mproxy";
+    app.add_option("--state-dir", p.state_dir, "Where the CA (created on first start) is kept")->capture_default_str();
+    app.add_option("--ca-cert", p.ca_cert_file, "Use this CA certificate (PEM, RSA or EC) instead of the state dir's");
+    app.add_option("--ca-key", p.ca_key_file, "The private key of --ca-cert (PEM)");
+    app.add_option("--upstream-ca", p.upstream_ca_file, "Also trust this CA (PEM) when verifying origins");
+    app.add_flag("--upstream-insecure", p.upstream_insecure, "Do not verify origin certificates (mitm)");
+    app.add_option("--leaf-cache-size", p.leaf_cache_size, "Leaf certificates kept, least recently used first out")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
         ->capture_default_str();
     app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

@@ -1,0 +1,41 @@
+#pragma once
+// ByteStream over TLS on top of a TcpStream, client or server side. Wire bytes are counted by the
+// TcpStream underneath (the TLS records), not the plaintext.
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include "proxy/counted_socket.hpp"
+#include "proxy/tcp_stream.hpp"
+
+namespace mproxy::proxy {
+
+class TlsStream final : public ByteStream {
+public:
+    TlsStream(TcpStream& transport, asio::ssl::context& context);
+
+    // Server side; `already_read` holds bytes of the ClientHello read while peeking at it.
+    awaitable<error_code> accept(asio::const_buffer already_read);
+    // Client side, with SNI and host name verification for `server_name` when `verify`.
+    awaitable<error_code> connect(const std::string& server_name, bool verify);
+
+    awaitable<IoResult> read_some(asio::mutable_buffer buffer) override;
+    awaitable<IoResult> write(std::span<const asio::const_buffer> buffers) override;
+    using ByteStream::write;
+    // TLS may hold decrypted bytes the socket no longer shows: never wait, just say "readable".
+    awaitable<error_code> wait_readable() override;
+    // Half-closes the TCP connection under TLS (without close_notify, which needs a round trip).
+    void shutdown_send() override { transport_.shutdown_send(); }
+    void cancel() override { transport_.cancel(); }
+    void close() override { transport_.close(); }
+    void reset() override { transport_.reset(); }
+    bool is_open() const override { return transport_.is_open(); }
+
+    SSL* native_handle() { return stream_.native_handle(); }
+
+private:
+    TcpStream& transport_;
+    asio::ssl::stream<CountedSocket> stream_;
+};
+
+}  // namespace mproxy::proxy
