@@ -166,6 +166,9 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
     auto& interception = worker_.interception();
     const bool verify = interception.verify_upstream_by_default();
     auto tls = std::make_unique<TlsStream>(upstream_->tcp, interception.upstream_context(verify));
+    // Verified and unverified sessions never mix: the key says which context made them.
+    interception.origin_sessions().prepare(tls->native_handle(),
+                                           (verify ? "v " : "u ") + origin.server_name + " " + origin.authority.to_string());
     upstream_busy_ = true;  // a handshake that hangs is cut on the origin side
     deadline_.expires_after(worker_.config().connect_timeout);
     const auto ec = co_await tls->connect(origin.server_name, verify);
@@ -176,6 +179,9 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
         upstream_.reset();
         co_return HttpFailure{502, origin.authority.to_string() + ": " + reason};
     }
+    spdlog::debug("conn={} TLS to origin {}: {} {}", record_->id(), origin.authority.to_string(),
+                  SSL_get_version(tls->native_handle()),
+                  SSL_session_reused(tls->native_handle()) ? "resumed" : "full handshake");
     upstream_->secure = std::move(tls);
     upstream_->key.tls = true;
     co_return std::nullopt;

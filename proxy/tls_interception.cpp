@@ -31,8 +31,6 @@ void configure_origin_context(asio::ssl::context& context, const ProxyConfig& co
                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
     static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     SSL_CTX_set_alpn_protos(context.native_handle(), alpn, sizeof alpn);
-    // Resume sessions with origins: most connections to one origin then skip the full handshake.
-    SSL_CTX_set_session_cache_mode(context.native_handle(), SSL_SESS_CACHE_CLIENT);
     if (!verify) {
         context.set_verify_mode(asio::ssl::verify_none);
         return;
@@ -55,6 +53,9 @@ TlsInterception::TlsInterception(const ProxyConfig& config)
       minter_(load_configured_ca(config), config.leaf_cache_size) {
     configure_origin_context(verifying_, config, true);
     configure_origin_context(trusting_, config, false);
+    // Resume sessions with origins: later connections to one origin skip the full handshake.
+    origin_sessions_.attach(verifying_.native_handle());
+    origin_sessions_.attach(trusting_.native_handle());
 }
 
 TlsInterception::~TlsInterception() {

@@ -11,6 +11,7 @@
 #include "proxy/asio_types.hpp"
 #include "proxy/cert_minter.hpp"
 #include "proxy/certificate_authority.hpp"
+#include "proxy/origin_sessions.hpp"
 #include "proxy/proxy_config.hpp"
 
 namespace mproxy::proxy {
@@ -27,6 +28,7 @@ public:
     // The context for TLS towards origins: verifying (system store + the configured extra anchor)
     // unless the configuration or the caller says not to.
     asio::ssl::context& upstream_context(bool verify) { return verify ? verifying_ : trusting_; }
+    OriginSessions& origin_sessions() { return origin_sessions_; }
     bool verify_upstream_by_default() const { return !insecure_; }
 
     std::string ca_pem() const;
@@ -44,6 +46,7 @@ private:
     asio::thread_pool mint_pool_{1};
     asio::ssl::context verifying_{asio::ssl::context::tls_client};
     asio::ssl::context trusting_{asio::ssl::context::tls_client};
+    OriginSessions origin_sessions_;  // shared by both contexts: the key says which origin
 };
 
 }  // namespace mproxy::proxy

@@ -8,6 +8,14 @@ namespace mproxy::proxy {
 TlsStream::TlsStream(TcpStream& transport, asio::ssl::context& context)
     : transport_(transport), stream_(CountedSocket(transport), context) {}
 
+TlsStream::~TlsStream() {
+    SSL* ssl = stream_.native_handle();
+    if (SSL_is_init_finished(ssl)) {
+        SSL_set_quiet_shutdown(ssl, 1);
+        SSL_shutdown(ssl);
+    }
+}
+
 awaitable<error_code> TlsStream::accept(asio::const_buffer already_read) {
     auto [ec, used] = co_await stream_.async_handshake(asio::ssl::stream_base::server, already_read, use_tuple);
     co_return ec;

@@ -13,6 +13,9 @@ namespace mproxy::proxy {
 class TlsStream final : public ByteStream {
 public:
     TlsStream(TcpStream& transport, asio::ssl::context& context);
+    // Marks the session as ended cleanly without sending close_notify (no round trip on the way
+    // out): OpenSSL would otherwise make the session unresumable, on both sides.
+    ~TlsStream() override;
 
     // Server side; `already_read` holds bytes of the ClientHello read while peeking at it.
     awaitable<error_code> accept(asio::const_buffer already_read);
