@@ -26,8 +26,8 @@ public:
     virtual awaitable<IoResult> write(std::span<const asio::const_buffer> buffers) = 0;
     // Completes when a read would not block, without reading: lets an idle connection hold no buffer.
     virtual awaitable<error_code> wait_readable() = 0;
-    // Half-close: the peer reads end of stream, and may keep sending.
-    virtual void shutdown_send() = 0;
+    // Half-close: the peer reads end of stream (TLS: after close_notify), and may keep sending.
+    virtual awaitable<> shutdown_send() = 0;
     // Cancels pending operations (they complete with operation_aborted); the connection stays.
     virtual void cancel() = 0;
     // Ends the connection; pending operations complete with operation_aborted.

@@ -367,7 +367,7 @@ awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view exp
 awaitable<> ClientSession::close_gently() {
     // Closing with unread request bytes would send a reset, which can destroy the response the client
     // has not read yet. Half-close, then read and drop what the client still sends, briefly.
-    client_io_->shutdown_send();
+    co_await client_io_->shutdown_send();
     deadline_.expires_after(linger_time);
     std::array<char, 16 * 1024> sink;
     for (;;) {

@@ -26,9 +26,14 @@ awaitable<error_code> TcpStream::wait_readable() {
     co_return ec;
 }
 
-void TcpStream::shutdown_send() {
+void TcpStream::shutdown_send_now() {
     error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<> TcpStream::shutdown_send() {
+    shutdown_send_now();
+    co_return;
 }
 
 void TcpStream::cancel() {

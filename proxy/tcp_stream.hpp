@@ -13,7 +13,8 @@ public:
     awaitable<IoResult> write(std::span<const asio::const_buffer> buffers) override;
     using ByteStream::write;
     awaitable<error_code> wait_readable() override;
-    void shutdown_send() override;
+    awaitable<> shutdown_send() override;
+    void shutdown_send_now();  // the same, for callers outside coroutines
     void cancel() override;
     void close() override;
     void reset() override;

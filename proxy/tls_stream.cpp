@@ -54,4 +54,15 @@ awaitable<IoResult> TlsStream::write(std::span<const asio::const_buffer> buffers
 
 awaitable<error_code> TlsStream::wait_readable() { co_return error_code{}; }
 
+awaitable<> TlsStream::shutdown_send() {
+    SSL* ssl = stream_.native_handle();
+    if (SSL_is_init_finished(ssl)) {
+        // Marking the peer's close_notify as received lets SSL_shutdown complete after writing ours,
+        // without waiting to read one (a read here would race the relay reading this stream).
+        SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+        co_await stream_.async_shutdown(use_tuple);
+    }
+    transport_.shutdown_send_now();
+}
+
 }  // namespace mproxy::proxy

@@ -27,8 +27,9 @@ public:
     using ByteStream::write;
     // TLS may hold decrypted bytes the socket no longer shows: never wait, just say "readable".
     awaitable<error_code> wait_readable() override;
-    // Half-closes the TCP connection under TLS (without close_notify, which needs a round trip).
-    void shutdown_send() override { transport_.shutdown_send(); }
+    // Sends close_notify, then half-closes the TCP connection. TLS has no useful half-close: reads
+    // on this stream end too, which is what the relays that call this want.
+    awaitable<> shutdown_send() override;
     void cancel() override { transport_.cancel(); }
     void close() override { transport_.close(); }
     void reset() override { transport_.reset(); }

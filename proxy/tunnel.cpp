@@ -35,7 +35,7 @@ awaitable<bool> splice_direction(Direction& d, Deadline& deadline, steady_clock:
             d.error = std::string(d.name) + " read: " + r.read_error.message();
         d.to.reset();
     } else {
-        d.to.shutdown_send();
+        co_await d.to.shutdown_send();
     }
     co_return true;
 }
@@ -57,7 +57,7 @@ awaitable<> pump(Direction& d, Deadline& deadline, steady_clock::duration idle_t
         auto [ec, n] = co_await d.from.read_some(d.buffer.prepare(tunnel_chunk));
         d.buffer.commit(n);
         if (ec == asio::error::eof) {
-            d.to.shutdown_send();  // pass the FIN on; the other direction keeps flowing
+            co_await d.to.shutdown_send();  // pass the FIN on; the other direction keeps flowing
             co_return;
         }
         if (ec) {
