@@ -191,3 +191,40 @@ start_origin() {
 
 # The nginx worker (the process that holds the client connections).
 origin_worker_pid() { tr ' ' '\n' <"/proc/$ORIGIN_PID/task/$ORIGIN_PID/children" | grep -m1 .; }
+
+# start_tls_origin DIR: a second nginx, from bench/nginx-tls.conf.in, serving HTTPS on LOAD_CORE
+# from DIR/www (and WebDAV PUT under /put/) with a throwaway CA and a certificate for localhost,
+# *.bench.test and 127.0.0.1 made with the openssl CLI in DIR; clients trust DIR/origin-ca.pem.
+# Sets TLS_ORIGIN_PORT and TLS_ORIGIN_PID.
+start_tls_origin() {
+    local prefix=$1 nofile log=$1/openssl.log
+    mkdir -p "$prefix/www/put" "$prefix/nginx-temp"
+    {
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj "/CN=mproxy bench origin CA" -addext basicConstraints=critical,CA:TRUE \
+            -addext keyUsage=critical,keyCertSign,cRLSign -keyout "$prefix/origin-ca.key" -out "$prefix/origin-ca.pem" &&
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+                -keyout "$prefix/origin.key" -out "$prefix/origin.csr" &&
+            printf '%s\n' "subjectAltName=DNS:localhost,DNS:*.bench.test,IP:127.0.0.1" \
+                "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+                "extendedKeyUsage=serverAuth" >"$prefix/origin.ext" &&
+            openssl x509 -req -in "$prefix/origin.csr" -CA "$prefix/origin-ca.pem" -CAkey "$prefix/origin-ca.key" \
+                -set_serial 1 -days 2 -extfile "$prefix/origin.ext" -out "$prefix/origin.pem"
+    } >"$log" 2>&1 || {
+        cat "$log" >&2
+        bench_die "openssl could not make the origin's certificate"
+    }
+    nofile=$(ulimit -n)
+    TLS_ORIGIN_PORT=$(free_port)
+    sed -e "s|@USER@|$(id -un) $(id -gn)|g" -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$TLS_ORIGIN_PORT|g" \
+        -e "s|@NOFILE@|$nofile|g" -e "s|@CONNECTIONS@|$((nofile - 100))|g" "$BENCH_DIR/nginx-tls.conf.in" \
+        >"$prefix/nginx.conf"
+    taskset -c "$LOAD_CORE" nginx -e "$prefix/nginx-error.log" -p "$prefix" -c "$prefix/nginx.conf" \
+        >"$prefix/nginx-stdout.log" 2>&1 &
+    TLS_ORIGIN_PID=$!
+    track_pid "$TLS_ORIGIN_PID"
+    if ! wait_for_listen "$TLS_ORIGIN_PORT" "$TLS_ORIGIN_PID"; then
+        cat "$prefix/nginx-stdout.log" "$prefix/nginx-error.log" >&2 2>/dev/null || true
+        bench_die "nginx (TLS) did not start on 127.0.0.1:$TLS_ORIGIN_PORT"
+    fi
+}

@@ -2,7 +2,7 @@
 # Runs mproxy's benchmarks, each next to the same load sent straight to the origin, prints the
 # results table and writes it to bench/results/YYYY-MM-DD-HOSTNAME.md.
 #
-#   bench/run.sh [get] [tunnel] [upload] [idle]     (no argument: all four)
+#   bench/run.sh [get] [tunnel] [upload] [idle] [mitm]     (no argument: all five)
 #
 # Installs nginx and wrk if missing, builds mproxyd and the bench tools (Release, in build-bench/),
 # starts nginx as the origin, and stops every process it started when it exits. See
@@ -12,11 +12,12 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 source "$BENCH_DIR/lib.sh"
 
-declare -A script_of=([get]=get_1k.sh [tunnel]=tunnel_1g.sh [upload]=upload_expect.sh [idle]=idle_connections.sh)
+declare -A script_of=([get]=get_1k.sh [tunnel]=tunnel_1g.sh [upload]=upload_expect.sh [idle]=idle_connections.sh [mitm]=mitm.sh)
+all=(get tunnel upload idle mitm)
 selected=("$@")
-[ ${#selected[@]} -gt 0 ] || selected=(get tunnel upload idle)
+[ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for name in "${selected[@]}"; do
-    [ -n "${script_of[$name]:-}" ] || bench_die "unknown benchmark '$name' (get, tunnel, upload, idle)"
+    [ -n "${script_of[$name]:-}" ] || bench_die "unknown benchmark '$name' (get, tunnel, upload, idle, mitm)"
 done
 
 # --- dependencies and build -------------------------------------------------------------------
@@ -107,6 +108,9 @@ held() { [ "${R[$1.all_held]:-1}" = 0 ] && echo " (held only ${R[$1.held]:-?})";
 
 conns=${BENCH_GET_CONNECTIONS:-50}
 idle_n=${BENCH_IDLE_CONNECTIONS:-10000}
+mitm_conns=${BENCH_MITM_CONNECTIONS:-50}
+mitm_new_conns=${BENCH_MITM_NEW_CONNECTIONS:-10}
+mitm_upload_mib=$(((${BENCH_MITM_UPLOAD_BYTES:-$((100 << 20))}) >> 20))
 table=$BENCH_TMP/table.md
 {
     echo "| measurement | direct | via mproxy | mproxy ÷ direct | target | met |"
@@ -138,6 +142,25 @@ table=$BENCH_TMP/table.md
         echo "| $idle_n idle connections (nothing sent): KiB each$(failed idle) | $(val idle.direct.kib_per_conn)$(held idle.direct) | $(val idle.proxy.kib_per_conn)$(held idle.proxy) | | ≤ 32 KiB | $(verdict "${R[idle.proxy.kib_per_conn]:-0} <= 32 && ${R[idle.proxy.all_held]:-0} == 1" idle.proxy.kib_per_conn) |"
         echo "| $idle_n idle keep-alive connections (after one GET): KiB each | $(val idle.direct_keepalive.kib_per_conn)$(held idle.direct_keepalive) | $(val idle.proxy_keepalive.kib_per_conn)$(held idle.proxy_keepalive) | | ≤ 32 KiB | $(verdict "${R[idle.proxy_keepalive.kib_per_conn]:-0} <= 32 && ${R[idle.proxy_keepalive.all_held]:-0} == 1" idle.proxy_keepalive.kib_per_conn) |"
     fi
+    if [[ " ${selected[*]} " == *" mitm "* ]]; then
+        echo "| **TLS interception (mitm)**: 1 KiB GET over HTTPS, $mitm_conns keep-alive conns: requests/s$(failed mitm) | $(val mitm.get.direct.rps) | $(val mitm.get.proxy.rps) | $(pct mitm.get.direct.rps mitm.get.proxy.rps) | ≥ 85 % of direct | $(verdict "${R[mitm.get.proxy.rps]:-0} >= 0.85 * ${R[mitm.get.direct.rps]:-0}" mitm.get.direct.rps mitm.get.proxy.rps) |"
+        echo "| … p50 latency, ms | $(val mitm.get.direct.p50_ms) | $(val mitm.get.proxy.p50_ms) | $(pct mitm.get.direct.p50_ms mitm.get.proxy.p50_ms) | | |"
+        echo "| … p99 latency, ms | $(val mitm.get.direct.p99_ms) | $(val mitm.get.proxy.p99_ms) | $(pct mitm.get.direct.p99_ms mitm.get.proxy.p99_ms) | | |"
+        echo "| … mproxy CPU-s per 10,000 requests | | $(val mitm.get.proxy.cpu_s_per_10k) | | ≤ 0.30 | $(verdict "${R[mitm.get.proxy.cpu_s_per_10k]:-0} <= 0.30" mitm.get.proxy.cpu_s_per_10k) |"
+        echo "| … mproxy's core busy, %: mproxyd's CPU / the core's | | $(val mitm.get.proxy.cpu_pct) / $(val mitm.get.proxy.core_busy_pct) | | | |"
+        echo "| … failed requests (errors, non-200) | $(val mitm.get.direct.errors) | $(val mitm.get.proxy.errors) | | 0 | $(verdict "${R[mitm.get.proxy.errors]:-0} == 0" mitm.get.proxy.errors) |"
+        echo "| mitm: new TLS connections/s (one GET each, $mitm_new_conns at a time) | $(val mitm.new.direct.rps) | $(val mitm.new.proxy.rps) | $(pct mitm.new.direct.rps mitm.new.proxy.rps) | | |"
+        echo "| … connect → handshake done, ms (p50) | $(val mitm.new.direct.handshake_p50_ms) | $(val mitm.new.proxy.handshake_p50_ms) | | | |"
+        echo "| … mproxy CPU-ms per connection; core busy, % | | $(val mitm.new.proxy.cpu_ms_per_conn); $(val mitm.new.proxy.cpu_pct) / $(val mitm.new.proxy.core_busy_pct) | | | |"
+        echo "| … failed connections | $(val mitm.new.direct.errors) | $(val mitm.new.proxy.errors) | | 0 | $(verdict "${R[mitm.new.proxy.errors]:-0} == 0" mitm.new.proxy.errors) |"
+        echo "| mitm: 10 MiB HTTPS download, MB/s (median) | $(val mitm.download.direct.mb_s) | $(val mitm.download.proxy.mb_s) | $(pct mitm.download.direct.mb_s mitm.download.proxy.mb_s) | ≥ 450 MB/s | $(verdict "${R[mitm.download.proxy.mb_s]:-0} >= 450" mitm.download.proxy.mb_s) |"
+        echo "| … mproxy CPU-s per GiB | | $(val mitm.download.proxy.cpu_s_per_gib) | | | |"
+        echo "| mitm: first handshake for a new name (leaf minted), ms (median) | $(val mitm.mint.direct.cold_ms) | $(val mitm.mint.proxy.cold_ms) | | | |"
+        echo "| … second handshake, same name (leaf cached), ms (median) | $(val mitm.mint.direct.cached_ms) | $(val mitm.mint.proxy.cached_ms) | | | |"
+        echo "| … first − second, ms (median): the mint | $(val mitm.mint.direct.cold_minus_cached_ms) | $(val mitm.mint.proxy.cold_minus_cached_ms) | | < 2 ms | $(verdict "${R[mitm.mint.proxy.cold_minus_cached_ms]:-0} < 2 && ${R[mitm.mint.proxy.errors]:-1} == 0" mitm.mint.proxy.cold_minus_cached_ms) |"
+        echo "| mitm: $mitm_upload_mib MiB HTTPS upload, Expect: 100-continue: total s (median) | $(val mitm.upload.direct.seconds) | $(val mitm.upload.proxy.seconds) | $(pct mitm.upload.direct.seconds mitm.upload.proxy.seconds) | ≤ 150 % of direct | $(verdict "${R[mitm.upload.proxy.seconds]:-0} <= 1.5 * ${R[mitm.upload.direct.seconds]:-0}" mitm.upload.direct.seconds mitm.upload.proxy.seconds) |"
+        echo "| … MiB/s; mproxy CPU-s per GiB | $(val mitm.upload.direct.mib_s) | $(val mitm.upload.proxy.mib_s); $(val mitm.upload.proxy.cpu_s_per_gib) | | | |"
+    fi
 } >"$table"
 
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -145,7 +168,7 @@ git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || commit="$commit (with uncommi
 host=$(hostname -s 2>/dev/null || hostname)
 report=$BENCH_DIR/results/$(date +%F)-$host.md
 # A partial run never replaces the day's full one.
-[ ${#selected[@]} -eq 4 ] || report=${report%.md}-$(IFS=-; echo "${selected[*]}").md
+[ ${#selected[@]} -eq ${#all[@]} ] || report=${report%.md}-$(IFS=-; echo "${selected[*]}").md
 {
     echo "# mproxy benchmarks, $(date '+%F %H:%M %Z') on $host"
     echo
@@ -153,7 +176,15 @@ report=$BENCH_DIR/results/$(date +%F)-$host.md
     echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "- mproxyd: \`--threads 1 --log-level warn\` pinned to core $PROXY_CORE; origin and load client pinned to core $LOAD_CORE; every process at nice $(nice)"
     echo "- origin: $(nginx -v 2>&1 | sed 's/^nginx version: //') (1 KiB file; 1 GiB sparse file), load: $(wrk -v 2>&1 | head -1 | awk '{ print "wrk " $2 }'), $(curl --version | head -1 | awk '{ print "curl " $2 }'), bench_upload_expect, bench_idle_connections"
-    echo "- GET: ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_GET_WARMUP_SECONDS:-2} s warm-up; tunnel: median of ${BENCH_TUNNEL_RUNS:-3} runs; upload: ${BENCH_UPLOAD_RUNS:-5} runs of $(((${BENCH_UPLOAD_BYTES:-$((1 << 30))}) >> 20)) MiB; whole run ${elapsed} s"
+    durations=()
+    [[ " ${selected[*]} " != *" get "* ]] || durations+=("GET: ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_GET_WARMUP_SECONDS:-2} s warm-up")
+    [[ " ${selected[*]} " != *" tunnel "* ]] || durations+=("tunnel: median of ${BENCH_TUNNEL_RUNS:-3} runs")
+    [[ " ${selected[*]} " != *" upload "* ]] || durations+=("upload: ${BENCH_UPLOAD_RUNS:-5} runs of $(((${BENCH_UPLOAD_BYTES:-$((1 << 30))}) >> 20)) MiB")
+    durations+=("whole run ${elapsed} s")
+    echo "- $(printf '%s; ' "${durations[@]}" | sed 's/; $//')"
+    if [[ " ${selected[*]} " == *" mitm "* ]]; then
+        echo "- mitm: a second nginx serving HTTPS (ECDSA P-256 certificate from a throwaway CA, $(openssl version | awk '{ print "OpenSSL " $2 }')); mproxyd \`--connect-action mitm\`; load: bench_https_load (keep-alive ${BENCH_MITM_SECONDS:-10} s after ${BENCH_MITM_WARMUP_SECONDS:-2} s warm-up; new connections ${BENCH_MITM_NEW_SECONDS:-5} s; ${BENCH_MITM_PROBES:-20} name probes), curl (10 MiB download: median of ${BENCH_MITM_DOWNLOAD_RUNS:-7}; upload to WebDAV PUT: median of ${BENCH_MITM_UPLOAD_RUNS:-3})"
+    fi
     echo "- direct: the same load sent straight to the origin (for idle connections: nginx's worker holding them)"
     echo -n "- other work on the machine (busiest core, 1 s before each benchmark):"
     for name in "${selected[@]}"; do echo -n " $name $(val "busy_before.$name") %"; done
