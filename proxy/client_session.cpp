@@ -371,7 +371,9 @@ awaitable<> ClientSession::close_gently() {
     deadline_.expires_after(linger_time);
     std::array<char, 16 * 1024> sink;
     for (;;) {
-        auto [ec, n] = co_await client_io_->read_some(asio::buffer(sink));
+        // The raw TCP stream, even under TLS: what follows our close_notify needs no decrypting,
+        // and the TLS stream reports its end at once once shut down.
+        auto [ec, n] = co_await client_.read_some(asio::buffer(sink));
         if (ec) break;
     }
     client_.close();
