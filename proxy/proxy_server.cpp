@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <condition_variable>
 #include <thread>
 
@@ -79,6 +80,12 @@ void ProxyServer::start() {
     });
     for (auto& worker : s.workers) {
         s.threads.emplace_back([&s, w = worker.get()] {
+            // splice(2) has no MSG_NOSIGNAL: a peer gone mid-splice must give EPIPE, not kill the
+            // process. Blocked here, a SIGPIPE raised by this thread's system calls stays pending.
+            sigset_t pipe_signal;
+            sigemptyset(&pipe_signal);
+            sigaddset(&pipe_signal, SIGPIPE);
+            pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
             w->run();
             std::lock_guard lock(s.exit_mutex);
             ++s.exited;
