@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "tests/support/deadline.hpp"
+#include "tests/support/run_with_deadline.hpp"
 
 namespace mproxy::test {
 
@@ -24,16 +25,7 @@ using net::ip::tcp;
 
 template <class Initiate>
 boost::system::error_code ProxiedWebSocket::run(Initiate&& initiate) {
-    std::optional<boost::system::error_code> result;
-    initiate([&result](boost::system::error_code ec, auto&&...) { result = ec; });
-    io_.restart();
-    io_.run_for(step_timeout);
-    if (result) return *result;
-    boost::system::error_code ignored;
-    beast::get_lowest_layer(ws_).close(ignored);  // completes the pending operation
-    io_.restart();
-    io_.run();
-    return net::error::timed_out;
+    return run_with_deadline(io_, ws_, std::forward<Initiate>(initiate));
 }
 
 ProxiedWebSocket::ProxiedWebSocket(std::uint16_t proxy_port, const std::string& origin_authority,
