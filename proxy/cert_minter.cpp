@@ -169,6 +169,7 @@ void CertMinter::insert_locked(std::shared_ptr<const MintedLeaf> leaf, Recency& 
     while (entries_.size() > capacity_) {
         entries_.erase(recency_.back().name);
         evicted.splice(evicted.end(), recency_, std::prev(recency_.end()));
+        ++counters_.evictions;
     }
 }
 

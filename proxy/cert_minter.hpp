@@ -46,6 +46,7 @@ struct LeafCacheStats {
     std::size_t entries = 0;
     std::size_t capacity = 0;
     std::chrono::nanoseconds total_mint_time{0};
+    std::uint64_t evictions = 0;  // leaves dropped to stay within capacity (not purges or rotations)
 };
 
 class CertMinter {

@@ -1,10 +1,10 @@
 #include "proxy/client_session.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "proxy/client_hello.hpp"
-#include "proxy/connect_decision.hpp"
 #include "proxy/error_response.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/exchange_log.hpp"
@@ -44,12 +44,33 @@ std::string host_header(const Authority& origin) {
 }
 }  // namespace
 
+namespace {
+std::unique_ptr<ConnectionRecord> open_record(Worker& worker, const tcp::socket& socket, std::string& address,
+                                              asio::ip::address& ip) {
+    address = endpoint_text(socket, ip);
+    auto record = worker.registry().open(address, ip.to_string());
+    // CloseConnection comes from a control-plane thread: the session is ended on its own.
+    record->set_closer([&worker, id = record->id()] {
+        asio::post(worker.context(), [&worker, id] { worker.abort_session(id); });
+    });
+    return record;
+}
+}  // namespace
+
 ClientSession::ClientSession(Worker& worker, tcp::socket socket)
-    : worker_(worker), client_(std::move(socket)), deadline_(worker.context().get_executor()) {
-    client_address_ = endpoint_text(client_.socket(), client_ip_);
-    record_ = worker_.registry().open(client_address_);
+    : worker_(worker),
+      client_(std::move(socket)),
+      record_(open_record(worker, client_.socket(), client_address_, client_ip_)),
+      flow_(worker.flows(), record_->id(), client_address_),
+      deadline_(worker.context().get_executor()) {
     client_.count_into(&record_->counters().client_rx, &record_->counters().client_tx);
     worker_.sessions_.insert(this);
+    flow_.connection_opened();
+}
+
+void ClientSession::set_mode(ConnectionMode mode) {
+    record_->set_mode(mode);
+    flow_.set_mode(mode);
 }
 
 ClientSession::~ClientSession() { worker_.sessions_.erase(this); }
@@ -72,6 +93,7 @@ void ClientSession::on_deadline() {
 awaitable<> ClientSession::run() {
     spdlog::debug("conn={} accepted from {}", record_->id(), client_address_);
     co_await (serve_requests(std::nullopt) || deadline_.watch([this] { on_deadline(); }));
+    flow_.connection_closed(record_->counters(), {});
     spdlog::debug("conn={} closed: client_rx={} client_tx={} upstream_rx={} upstream_tx={}", record_->id(),
                   record_->counters().client_rx.load(), record_->counters().client_tx.load(),
                   record_->counters().upstream_rx.load(), record_->counters().upstream_tx.load());
@@ -126,6 +148,11 @@ awaitable<bool> ClientSession::serve_request(RequestHead request, const std::opt
             co_return co_await reply_error(400, "absolute URI names another host than the CONNECT tunnel", true);
         if (!tunnel_origin && is_local_host(absolute->authority))
             co_return co_await serve_local(request, absolute->origin_form);
+        if (!tunnel_origin) {
+            const bool has_body = std::get<BodyFraming>(framing).kind != BodyFraming::Kind::none;
+            if (auto answered = co_await apply_rules_to_request(request, absolute->authority, has_body))
+                co_return *answered;
+        }
         request.target = std::move(absolute->origin_form);
         const TunnelOrigin origin = tunnel_origin ? *tunnel_origin : TunnelOrigin{std::move(absolute->authority), false, {}};
         co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), origin, true);
@@ -164,7 +191,7 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
     if (!origin.tls) co_return std::nullopt;
 
     auto& interception = worker_.interception();
-    const bool verify = interception.verify_upstream_by_default();
+    const bool verify = interception.verify_upstream_by_default() && !options_.upstream_insecure;
     auto tls = std::make_unique<TlsStream>(upstream_->tcp, interception.upstream_context(verify));
     // Verified and unverified sessions never mix: the key says which context made them.
     interception.origin_sessions().prepare(tls->native_handle(),
@@ -176,6 +203,7 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
     if (ec) {
         const auto reason = deadline_.expired() ? "TLS handshake with origin timed out"
                                                 : describe_origin_tls_failure(tls->native_handle(), ec);
+        flow_.tls_failure(origin.authority, origin.server_name, true, reason);
         upstream_.reset();
         co_return HttpFailure{502, origin.authority.to_string() + ": " + reason};
     }
@@ -190,6 +218,10 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
 awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing, const TunnelOrigin& target,
                                       bool origin_from_uri) {
     const auto& origin = target.authority;
+    flow_.request_head(request, origin);
+    const bool has_body = framing.kind != BodyFraming::Kind::none;
+    if (options_.expect != ExpectPolicy::forward && has_body)
+        if (auto answered = co_await apply_expect_policy(request, has_body)) co_return *answered;
     ForwardedRequest forwarded;
     forwarded.framing = framing;
     forwarded.websocket = is_websocket_upgrade(request);
@@ -213,11 +245,12 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
     for (int attempt = 0;; ++attempt) {
         if (auto failure = co_await obtain_upstream(target)) {
             ExchangeLog::connect_failed(record_->id(), forwarded.head, origin, failure->reason);
+            flow_.answered(failure->status, failure->reason);
             co_return co_await reply_error(failure->status, failure->reason, framing.kind != BodyFraming::Kind::none);
         }
-        if (forwarded.websocket) record_->set_mode(ConnectionMode::websocket);
+        if (forwarded.websocket) set_mode(ConnectionMode::websocket);
         upstream_busy_ = true;
-        auto outcome = co_await run_exchange(*client_io_, buffer_, *upstream_, forwarded, deadline_, limits);
+        auto outcome = co_await run_exchange(*client_io_, buffer_, *upstream_, forwarded, deadline_, limits, &flow_);
         upstream_busy_ = false;
         if (outcome.retry_on_fresh_connection && attempt == 0) {
             upstream_.reset();
@@ -225,6 +258,7 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
         }
         ConnectionCounters::add(record_->counters().exchanges, 1);
         ExchangeLog::exchange_done(record_->id(), forwarded.head, origin, outcome);
+        flow_.exchange_done(outcome);
 
         if (outcome.upstream_reusable) {
             ++upstream_->exchanges;
@@ -245,13 +279,19 @@ awaitable<> ClientSession::serve_connect(const RequestHead& request) {
         co_return;
     }
     record_->set_target(target->to_string());
-    const auto decision = decide_connect(ConnectRequest{*target, client_ip_}, worker_.config().connect_action);
+    const auto rules = worker_.rules().snapshot();
+    const auto decision = rules->decide(*target, client_ip_);
     spdlog::info("conn={} CONNECT {} -> {} ({})", record_->id(), target->to_string(), to_string(decision.action),
                  decision.reason);
+    flow_.decision(*target, decision, request.method);
+    options_ = decision.options;
     if (decision.action == ConnectAction::reject) {
-        record_->set_mode(ConnectionMode::rejected);
-        co_await reply_error(decision.reject_status,
-                             "CONNECT to " + target->to_string() + " refused by policy (" + decision.reason + ")", true);
+        set_mode(ConnectionMode::rejected);
+        // Named, not a temporary inside co_await (GCC 12 destroys those twice).
+        const auto message = decision.reject_message.empty() ? "CONNECT to " + target->to_string() +
+                                                                   " refused by policy (" + decision.reason + ")"
+                                                             : decision.reject_message;
+        co_await reply_error(decision.reject_status, message, true);
         co_return;
     }
     // The origin is reached before the client hears 200, so that an unreachable one gets a 502.
@@ -268,7 +308,7 @@ awaitable<> ClientSession::serve_connect(const RequestHead& request) {
 
     pinned_upstream_ = decision.action != ConnectAction::tunnel;
     if (decision.action == ConnectAction::http) {
-        record_->set_mode(ConnectionMode::http);
+        set_mode(ConnectionMode::http);
         co_await serve_requests(plain_origin);
         co_return;
     }
@@ -276,7 +316,7 @@ awaitable<> ClientSession::serve_connect(const RequestHead& request) {
         co_await serve_intercepted(*target);
         co_return;
     }
-    record_->set_mode(ConnectionMode::tunnel);
+    set_mode(ConnectionMode::tunnel);
     const auto tunnel = co_await run_tunnel(client_, buffer_, upstream_->io(), upstream_->buffer, deadline_,
                                             worker_.config().idle_timeout);
     ConnectionCounters::add(record_->counters().exchanges, 1);
@@ -297,7 +337,7 @@ awaitable<> ClientSession::serve_intercepted(const Authority& target) {
         status = inspect_client_hello(buffered_bytes(buffer_), hello);
     }
     if (status == HelloStatus::not_tls) {
-        record_->set_mode(ConnectionMode::http);
+        set_mode(ConnectionMode::http);
         const TunnelOrigin cleartext{target, false, {}};
         co_await serve_requests(cleartext);
         co_return;
@@ -306,7 +346,7 @@ awaitable<> ClientSession::serve_intercepted(const Authority& target) {
         spdlog::warn("conn={} CONNECT {}: malformed TLS ClientHello, closing", record_->id(), target.to_string());
         co_return;
     }
-    record_->set_mode(ConnectionMode::mitm);
+    set_mode(ConnectionMode::mitm);
     const std::string name = hello.server_name.empty() ? target.host : hello.server_name;
     std::shared_ptr<const MintedLeaf> leaf;
     try {
@@ -315,6 +355,7 @@ awaitable<> ClientSession::serve_intercepted(const Authority& target) {
         // A name no certificate can carry (a wildcard, a bad character) or an OpenSSL failure.
         spdlog::warn("conn={} CONNECT {}: no certificate for \"{}\": {}", record_->id(), target.to_string(), name,
                      e.what());
+        flow_.tls_failure(target, name, false, std::string("no certificate for this name: ") + e.what());
         co_return;
     }
 
@@ -322,6 +363,9 @@ awaitable<> ClientSession::serve_intercepted(const Authority& target) {
     const auto ec = co_await tls->accept(buffer_.data());
     buffer_.consume(buffer_.size());  // the handshake took the ClientHello bytes
     if (ec) {
+        flow_.tls_failure(target, name, false,
+                          client_refused_certificate(ec) ? "client refused mproxy's certificate: " + ec.message()
+                                                         : ec.message());
         if (client_refused_certificate(ec))
             spdlog::warn("conn={} client refused mproxy's certificate for {} (CA not trusted, or a pinned key): "
                          "tunnel this host instead of intercepting it",
@@ -335,6 +379,40 @@ awaitable<> ClientSession::serve_intercepted(const Authority& target) {
     // TLS towards the origin starts with the first request, with the client's SNI.
     const TunnelOrigin intercepted{target, true, name};
     co_await serve_requests(intercepted);
+}
+
+awaitable<std::optional<bool>> ClientSession::apply_rules_to_request(const RequestHead& request,
+                                                                     const Authority& origin, bool has_body) {
+    const auto rules = worker_.rules().snapshot();
+    options_ = {};
+    if (rules->rules().empty()) co_return std::nullopt;  // the default action says nothing about plain requests
+    const auto decision = rules->decide(origin, client_ip_);
+    if (decision.rule_index) flow_.decision(origin, decision, request.method);
+    options_ = decision.options;
+    if (decision.action != ConnectAction::reject) co_return std::nullopt;
+    spdlog::info("conn={} {} {} refused by policy ({})", record_->id(), request.method, origin.to_string(),
+                 decision.reason);
+    const auto message = decision.reject_message.empty()
+                             ? "request to " + origin.to_string() + " refused by policy (" + decision.reason + ")"
+                             : decision.reject_message;
+    flow_.request_head(request, origin);
+    flow_.answered(decision.reject_status, message);
+    // A body the client may still be sending is not read: the connection closes after the answer.
+    co_return co_await reply_error(decision.reject_status, message, has_body);
+}
+
+awaitable<std::optional<bool>> ClientSession::apply_expect_policy(RequestHead& request, bool has_body) {
+    if (!has_body || !request.fields.has_token("expect", "100-continue")) co_return std::nullopt;
+    if (options_.expect == ExpectPolicy::reject) {
+        flow_.answered(417, "Expect: 100-continue refused by rule");
+        co_return co_await reply_error(417, "Expect: 100-continue is refused by the rule in force", true);
+    }
+    // answer_locally: the client may send its body at once; the origin never sees the expectation.
+    request.fields.remove("expect");
+    static constexpr std::string_view continue_now = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, n] = co_await client_io_->write(asio::buffer(continue_now));
+    if (ec) co_return false;
+    co_return std::nullopt;
 }
 
 bool ClientSession::is_local_host(const Authority& authority) { return authority.host == "mproxy.local"; }

@@ -10,6 +10,8 @@
 #include "proxy/body_framing.hpp"
 #include "proxy/connection_registry.hpp"
 #include "proxy/deadline.hpp"
+#include "proxy/flow_recorder.hpp"
+#include "proxy/rule.hpp"
 #include "proxy/tcp_stream.hpp"
 #include "proxy/upstream_connection.hpp"
 
@@ -34,6 +36,7 @@ public:
     awaitable<> run();
     // Ends the session from its own thread (shutdown): closes both sides.
     void abort();
+    std::uint64_t connection_id() const { return record_->id(); }
 
 private:
     // Serves requests until the connection should end. Inside an `http` CONNECT tunnel every
@@ -42,6 +45,12 @@ private:
     // Returns true when the connection may carry another request.
     awaitable<bool> serve_request(RequestHead request, const std::optional<TunnelOrigin>& tunnel_origin);
     awaitable<bool> forward(RequestHead request, BodyFraming framing, const TunnelOrigin& origin, bool origin_from_uri);
+    // The rules for a plain proxy request: a reject is answered here (returns its answer's outcome).
+    awaitable<std::optional<bool>> apply_rules_to_request(const RequestHead& request, const Authority& origin,
+                                                          bool has_body);
+    // Expect: 100-continue as the rule in force wants it; returns false when the request was refused.
+    awaitable<std::optional<bool>> apply_expect_policy(RequestHead& request, bool has_body);
+    void set_mode(ConnectionMode mode);
     awaitable<> serve_connect(const RequestHead& request);
     // After 200 to a `mitm` CONNECT: TLS with a minted leaf, or cleartext HTTP when the client
     // does not start TLS.
@@ -61,13 +70,15 @@ private:
     TcpStream client_;
     ByteStream* client_io_ = &client_;  // what HTTP is read from: the TCP stream, or TLS over it
     beast::flat_buffer buffer_;
+    std::string client_address_;  // before record_ and flow_, which are made from it
+    asio::ip::address client_ip_;
     std::unique_ptr<ConnectionRecord> record_;
+    FlowRecorder flow_;
+    RuleOptions options_;  // of the rule that decided the CONNECT, or the current plain request
     Deadline deadline_;
     std::unique_ptr<UpstreamConnection> upstream_;
-    std::string client_address_;
     Authority current_target_;
     std::unique_ptr<ByteStream> client_tls_;  // TLS over client_, once a mitm handshake succeeded
-    asio::ip::address client_ip_;
     bool upstream_busy_ = false;  // waiting on the origin side: a timeout cuts that side only
     bool pinned_upstream_ = false;  // inside an http CONNECT: keep the origin connection, no pool
 };

@@ -14,13 +14,22 @@ std::string_view to_string(ConnectionMode mode) {
     return "unknown";
 }
 
-ConnectionRecord::ConnectionRecord(ConnectionRegistry& registry, std::uint64_t id,
-                                   std::string client)
-    : registry_(registry), id_(id), client_(std::move(client)) {}
+ConnectionRecord::ConnectionRecord(ConnectionRegistry& registry, std::uint64_t id, std::string client,
+                                   std::string client_ip)
+    : registry_(registry), id_(id), client_(std::move(client)), client_ip_(std::move(client_ip)) {}
 
 ConnectionRecord::~ConnectionRecord() {
-    std::lock_guard lock(registry_.mutex_);
-    registry_.live_.erase(id_);
+    std::string target;
+    {
+        std::lock_guard lock(registry_.mutex_);
+        registry_.live_.erase(id_);
+        target = std::move(target_);
+    }
+    constexpr auto relaxed = std::memory_order_relaxed;
+    const TrafficBytes bytes{counters_.client_rx.load(relaxed), counters_.client_tx.load(relaxed),
+                             counters_.upstream_rx.load(relaxed), counters_.upstream_tx.load(relaxed), 1,
+                             counters_.exchanges.load(relaxed)};
+    registry_.closed_traffic_.add(client_ip_, target, bytes);
 }
 
 void ConnectionRecord::set_target(std::string target) {
@@ -37,6 +46,7 @@ ConnectionSnapshot ConnectionRecord::snapshot_locked() const {
     ConnectionSnapshot s;
     s.id = id_;
     s.client = client_;
+    s.client_ip = client_ip_;
     s.target = target_;
     s.mode = mode_;
     s.started = started_;
@@ -49,10 +59,10 @@ ConnectionSnapshot ConnectionRecord::snapshot_locked() const {
     return s;
 }
 
-std::unique_ptr<ConnectionRecord> ConnectionRegistry::open(std::string client_address) {
+std::unique_ptr<ConnectionRecord> ConnectionRegistry::open(std::string client_address, std::string client_ip) {
     std::lock_guard lock(mutex_);
     const auto id = next_id_++;
-    auto record = std::make_unique<ConnectionRecord>(*this, id, std::move(client_address));
+    auto record = std::make_unique<ConnectionRecord>(*this, id, std::move(client_address), std::move(client_ip));
     live_.emplace(id, record.get());
     return record;
 }
@@ -73,6 +83,26 @@ std::size_t ConnectionRegistry::live() const {
 std::uint64_t ConnectionRegistry::opened_total() const {
     std::lock_guard lock(mutex_);
     return next_id_ - 1;
+}
+
+bool ConnectionRegistry::close(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    const auto found = live_.find(id);
+    if (found == live_.end()) return false;
+    // Under the lock the record cannot be destroyed; the closer only posts to its thread.
+    if (found->second->closer_) found->second->closer_();
+    return true;
+}
+
+std::size_t ConnectionRegistry::close_if(const std::function<bool(const ConnectionSnapshot&)>& select) {
+    std::lock_guard lock(mutex_);
+    std::size_t closed = 0;
+    for (const auto& [id, record] : live_) {
+        if (!select(record->snapshot_locked())) continue;
+        if (record->closer_) record->closer_();
+        ++closed;
+    }
+    return closed;
 }
 
 }  // namespace mproxy::proxy

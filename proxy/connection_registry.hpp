@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "proxy/connection_stats.hpp"
+#include "proxy/traffic_totals.hpp"
 
 namespace mproxy::proxy {
 
@@ -20,7 +22,8 @@ std::string_view to_string(ConnectionMode mode);
 
 struct ConnectionSnapshot {
     std::uint64_t id = 0;
-    std::string client;  // "ip:port"
+    std::string client;     // "ip:port"
+    std::string client_ip;  // the address alone, for grouping and CIDR filters
     std::string target;  // "host:port" of the last origin, empty before the first request
     ConnectionMode mode = ConnectionMode::plain;
     std::chrono::system_clock::time_point started;
@@ -33,8 +36,8 @@ class ConnectionRegistry;
 // which happens once per request at most.
 class ConnectionRecord {
 public:
-    ConnectionRecord(ConnectionRegistry& registry, std::uint64_t id, std::string client);
-    ~ConnectionRecord();  // deregisters
+    ConnectionRecord(ConnectionRegistry& registry, std::uint64_t id, std::string client, std::string client_ip);
+    ~ConnectionRecord();  // deregisters and folds its counters into the registry's traffic totals
     ConnectionRecord(const ConnectionRecord&) = delete;
     ConnectionRecord& operator=(const ConnectionRecord&) = delete;
 
@@ -42,6 +45,9 @@ public:
     ConnectionCounters& counters() { return counters_; }
     void set_target(std::string target);
     void set_mode(ConnectionMode mode);
+    // How another thread ends this connection (CloseConnection): must only post to the connection's
+    // own thread. Set once by the session before anyone can look the record up.
+    void set_closer(std::function<void()> closer) { closer_ = std::move(closer); }
 
 private:
     friend class ConnectionRegistry;
@@ -50,6 +56,8 @@ private:
     ConnectionRegistry& registry_;
     const std::uint64_t id_;
     const std::string client_;
+    const std::string client_ip_;
+    std::function<void()> closer_;
     const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     ConnectionCounters counters_;
     std::string target_;  // guarded by registry_.mutex_
@@ -59,17 +67,26 @@ private:
 class ConnectionRegistry {
 public:
     // The record lives as long as the session holds it; destroying it removes the entry.
-    std::unique_ptr<ConnectionRecord> open(std::string client_address);
+    std::unique_ptr<ConnectionRecord> open(std::string client_address, std::string client_ip);
 
     std::vector<ConnectionSnapshot> snapshot() const;
     std::size_t live() const;
     std::uint64_t opened_total() const;
+
+    // Asks the connection to close (it does so on its own thread, soon after). False: no such id.
+    bool close(std::uint64_t id);
+    // Closes every live connection the predicate selects; returns how many.
+    std::size_t close_if(const std::function<bool(const ConnectionSnapshot&)>& select);
+
+    // Bytes of connections already closed, by client address and by target.
+    const TrafficTotals& closed_traffic() const { return closed_traffic_; }
 
 private:
     friend class ConnectionRecord;
     mutable std::mutex mutex_;
     std::map<std::uint64_t, ConnectionRecord*> live_;
     std::uint64_t next_id_ = 1;
+    TrafficTotals closed_traffic_;
 };
 
 }  // namespace mproxy::proxy

@@ -28,6 +28,7 @@ struct Duplex {
     Deadline& deadline;
     const ExchangeLimits& limits;
     ExchangeOutcome& out;
+    ExchangeObserver* observer = nullptr;
     RelayOptions relay{&deadline, limits.idle_timeout};
     steady_clock::time_point started = steady_clock::now();
 
@@ -88,6 +89,7 @@ awaitable<> write_request(Duplex& d) {
 
 awaitable<bool> relay_interim(Duplex& d, ResponseHead& interim) {
     ++d.out.interim_responses;
+    if (d.observer) d.observer->interim_relayed(interim.status);
     if (d.request.client_version_minor == 0) co_return true;  // HTTP/1.0 clients do not expect 1xx
     strip_hop_by_hop(interim.fields, false);
     interim.fields.add("Via", std::string(via_value));
@@ -109,6 +111,7 @@ awaitable<bool> relay_interim(Duplex& d, ResponseHead& interim) {
 
 awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) {
     d.out.status = response.status;
+    if (d.observer) d.observer->final_response(response.status);
     const bool switching = response.status == 101;
     d.origin_keeps_alive = !switching && keeps_alive(response.fields, response.version_minor) &&
                            framing.kind != BodyFraming::Kind::until_close;
@@ -227,9 +230,11 @@ std::string join_errors(const Duplex& d) {
 
 awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& client_buffer,
                                         UpstreamConnection& upstream, const ForwardedRequest& request,
-                                        Deadline& deadline, const ExchangeLimits& limits) {
+                                        Deadline& deadline, const ExchangeLimits& limits,
+                                        ExchangeObserver* observer) {
     ExchangeOutcome out;
     Duplex d{client, client_buffer, upstream, request, deadline, limits, out};
+    d.observer = observer;
     deadline.expires_after(limits.idle_timeout);
 
     if (request.framing.kind == BodyFraming::Kind::none) {

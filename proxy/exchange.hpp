@@ -49,8 +49,19 @@ struct ExchangeOutcome {
     std::string error;  // both directions' failures in one account; empty when clean
 };
 
+// Told of response heads as they are relayed (flow events); called on the connection's thread.
+class ExchangeObserver {
+public:
+    virtual void interim_relayed(unsigned status) = 0;
+    virtual void final_response(unsigned status) = 0;
+
+protected:
+    ~ExchangeObserver() = default;
+};
+
 awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& client_buffer,
                                         UpstreamConnection& upstream, const ForwardedRequest& request,
-                                        Deadline& deadline, const ExchangeLimits& limits);
+                                        Deadline& deadline, const ExchangeLimits& limits,
+                                        ExchangeObserver* observer = nullptr);
 
 }  // namespace mproxy::proxy

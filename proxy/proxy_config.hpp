@@ -32,6 +32,9 @@ struct ProxyConfig {
     bool upstream_insecure = false;   // skip verifying origin certificates
     std::size_t leaf_cache_size = 1024;
 
+    // Flow events kept in memory for WatchFlows/ListFlows; 0 turns flow events off.
+    std::size_t flow_log_size = 10'000;
+
     std::size_t upstream_idle_per_host = 256;  // pooled idle origin connections, per worker thread
     std::chrono::milliseconds upstream_idle_expiry{60'000};
 };

@@ -15,9 +15,15 @@
 namespace mproxy::proxy {
 
 struct ProxyServer::Impl {
-    explicit Impl(ProxyConfig c) : config(std::move(c)) {}
+    explicit Impl(ProxyConfig c)
+        : config(std::move(c)),
+          rules(std::get<std::shared_ptr<const RuleSet>>(RuleSet::compile({}, config.connect_action))),
+          flows(config.flow_log_size) {}
 
     ProxyConfig config;
+    RuleBook rules;
+    FlowLog flows;
+    std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
     ConnectionRegistry registry;
     LoopGuard loop_guard;
     std::unique_ptr<TlsInterception> interception;  // before the workers, which use it
@@ -59,7 +65,7 @@ void ProxyServer::start() {
     if (!s.interception) s.interception = std::make_unique<TlsInterception>(s.config);
     const auto threads = std::max(1u, s.config.threads);
     for (unsigned i = 0; i < threads; ++i)
-        s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard, *s.interception));
+        s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard, *s.interception, s.rules, s.flows));
 
     error_code ec;
     const auto address = asio::ip::make_address(s.config.listen_host, ec);
@@ -125,5 +131,10 @@ TlsInterception& ProxyServer::interception() {
     if (!impl_->interception) impl_->interception = std::make_unique<TlsInterception>(impl_->config);
     return *impl_->interception;
 }
+
+RuleBook& ProxyServer::rules() { return impl_->rules; }
+FlowLog& ProxyServer::flows() { return impl_->flows; }
+const ProxyConfig& ProxyServer::config() const { return impl_->config; }
+std::chrono::system_clock::time_point ProxyServer::started() const { return impl_->started; }
 
 }  // namespace mproxy::proxy

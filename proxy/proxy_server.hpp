@@ -6,7 +6,9 @@
 #include <memory>
 
 #include "proxy/connection_registry.hpp"
+#include "proxy/flow_log.hpp"
 #include "proxy/proxy_config.hpp"
+#include "proxy/rule_set.hpp"
 
 namespace mproxy::proxy {
 
@@ -30,6 +32,11 @@ public:
     // The CA and leaf minter (rotate, import, cache statistics). Loads or creates the CA on first
     // use; start() does so too, so that a bad CA stops the proxy before it listens.
     TlsInterception& interception();
+    // The interception rules in force; publish a new set to change them (from any thread).
+    RuleBook& rules();
+    FlowLog& flows();
+    const ProxyConfig& config() const;
+    std::chrono::system_clock::time_point started() const;
 
 private:
     struct Impl;

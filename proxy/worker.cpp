@@ -25,12 +25,14 @@ void log_unexpected(std::exception_ptr error) {
 }  // namespace
 
 Worker::Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
-               TlsInterception& interception)
+               TlsInterception& interception, const RuleBook& rules, FlowLog& flows)
     : work_(context_.get_executor()),
       config_(config),
       registry_(registry),
       loop_guard_(loop_guard),
       interception_(interception),
+      rules_(rules),
+      flows_(flows),
       pool_(context_.get_executor(), config.upstream_idle_per_host, config.upstream_idle_expiry) {}
 
 void Worker::run() {
@@ -44,6 +46,14 @@ void Worker::stop() {
         pool_.close();
         work_.reset();
     });
+}
+
+void Worker::abort_session(std::uint64_t connection_id) {
+    for (auto* session : sessions_)
+        if (session->connection_id() == connection_id) {
+            session->abort();
+            return;
+        }
 }
 
 void Worker::serve(tcp::socket socket) {

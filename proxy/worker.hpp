@@ -8,8 +8,10 @@
 #include <unordered_set>
 
 #include "proxy/connection_registry.hpp"
+#include "proxy/flow_log.hpp"
 #include "proxy/loop_guard.hpp"
 #include "proxy/proxy_config.hpp"
+#include "proxy/rule_set.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace mproxy::proxy {
@@ -20,7 +22,7 @@ class TlsInterception;
 class Worker {
 public:
     Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
-           TlsInterception& interception);
+           TlsInterception& interception, const RuleBook& rules, FlowLog& flows);
 
     // Runs the io_context until stop(); call from the worker's thread.
     void run();
@@ -28,6 +30,8 @@ public:
     void stop();
     // Any thread: serve this accepted connection on this worker.
     void serve(tcp::socket socket);
+    // Worker thread only: ends the session of this connection, if it is still here.
+    void abort_session(std::uint64_t connection_id);
 
     asio::io_context& context() { return context_; }
     const ProxyConfig& config() const { return config_; }
@@ -35,6 +39,8 @@ public:
     const LoopGuard& loop_guard() const { return loop_guard_; }
     UpstreamPool& pool() { return pool_; }
     TlsInterception& interception() { return interception_; }
+    const RuleBook& rules() const { return rules_; }
+    FlowLog& flows() { return flows_; }
 
 private:
     friend class ClientSession;  // registers itself so stop() can reach it
@@ -46,6 +52,8 @@ private:
     ConnectionRegistry& registry_;
     const LoopGuard& loop_guard_;
     TlsInterception& interception_;
+    const RuleBook& rules_;
+    FlowLog& flows_;
     UpstreamPool pool_;  // after the io_context: its sockets and timer go first
 };
 

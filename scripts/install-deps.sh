@@ -7,6 +7,7 @@ packages=(
   libboost1.81-dev libssl-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev curl
   clang libclang-rt-14-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 if [ "${MPROXY_BENCH_DEPS:-0}" = 1 ]; then packages+=(nginx-light wrk util-linux procps); fi
 

@@ -1,0 +1,96 @@
+#include "proxy/flow_log.hpp"
+
+#include <algorithm>
+
+namespace mproxy::proxy {
+
+std::string_view to_string(FlowEventKind kind) {
+    switch (kind) {
+        case FlowEventKind::connection_opened: return "connection_opened";
+        case FlowEventKind::connection_closed: return "connection_closed";
+        case FlowEventKind::connect_decision: return "connect_decision";
+        case FlowEventKind::request_head: return "request_head";
+        case FlowEventKind::interim_response: return "interim_response";
+        case FlowEventKind::response_head: return "response_head";
+        case FlowEventKind::exchange_done: return "exchange_done";
+        case FlowEventKind::tls_failure: return "tls_failure";
+    }
+    return "unknown";
+}
+
+FlowLog::FlowLog(std::size_t capacity) : capacity_(capacity) { ring_.resize(capacity); }
+
+void FlowLog::publish(FlowEvent event) {
+    if (capacity_ == 0) return;
+    event.time = std::chrono::system_clock::now();
+    std::map<std::uint64_t, std::function<void()>> to_wake;
+    {
+        std::lock_guard lock(mutex_);
+        event.sequence = ++last_;
+        ring_[(event.sequence - 1) % capacity_] = std::move(event);
+        // The flag spares the common case (no one waiting: subscribers behind, or none) the swap.
+        if (has_waiters_.load(std::memory_order_relaxed)) {
+            to_wake.swap(waiters_);
+            has_waiters_.store(false, std::memory_order_relaxed);
+        }
+    }
+    for (auto& [token, wake] : to_wake) wake();
+}
+
+FlowLog::Batch FlowLog::read_after(std::uint64_t after, std::size_t max) const {
+    Batch batch;
+    std::lock_guard lock(mutex_);
+    after = std::min(after, last_);
+    const std::uint64_t oldest = last_ > capacity_ ? last_ - capacity_ + 1 : 1;
+    if (after + 1 < oldest) {
+        batch.missed = oldest - after - 1;
+        after = oldest - 1;
+    }
+    const auto count = std::min<std::uint64_t>(max, last_ - after);
+    batch.events.reserve(count);
+    for (std::uint64_t seq = after + 1; seq <= after + count; ++seq) batch.events.push_back(ring_[(seq - 1) % capacity_]);
+    batch.cursor = after + count;
+    return batch;
+}
+
+std::vector<FlowEvent> FlowLog::newest(std::size_t max, std::uint64_t before,
+                                       const std::function<bool(const FlowEvent&)>& keep) const {
+    std::vector<FlowEvent> found;
+    std::lock_guard lock(mutex_);
+    if (capacity_ == 0) return found;
+    const std::uint64_t oldest = last_ > capacity_ ? last_ - capacity_ + 1 : 1;
+    std::uint64_t seq = (before == 0 || before > last_) ? last_ : before - 1;
+    for (; seq >= oldest && seq > 0 && found.size() < max; --seq) {
+        const auto& event = ring_[(seq - 1) % capacity_];
+        if (keep(event)) found.push_back(event);
+    }
+    return found;
+}
+
+std::uint64_t FlowLog::wait_after(std::uint64_t after, std::function<void()> wake) {
+    {
+        std::lock_guard lock(mutex_);
+        if (last_ <= after) {
+            const auto token = next_token_++;
+            waiters_.emplace(token, std::move(wake));
+            has_waiters_.store(true, std::memory_order_relaxed);
+            return token;
+        }
+    }
+    wake();
+    return 0;
+}
+
+bool FlowLog::cancel(std::uint64_t token) {
+    std::lock_guard lock(mutex_);
+    const bool found = waiters_.erase(token) > 0;
+    if (waiters_.empty()) has_waiters_.store(false, std::memory_order_relaxed);
+    return found;
+}
+
+std::uint64_t FlowLog::last_sequence() const {
+    std::lock_guard lock(mutex_);
+    return last_;
+}
+
+}  // namespace mproxy::proxy

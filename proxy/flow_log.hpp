@@ -1,0 +1,61 @@
+#pragma once
+// The bounded in-memory log of flow events. Worker threads publish; subscribers read from a cursor
+// at their own pace. Publishing never waits for a subscriber: when one falls more than `capacity`
+// events behind, the oldest are overwritten and the reader is told how many it missed.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "proxy/flow_event.hpp"
+
+namespace mproxy::proxy {
+
+class FlowLog {
+public:
+    explicit FlowLog(std::size_t capacity);
+
+    // Assigns the next sequence number and the time, stores the event, and wakes the waiters.
+    // A log of capacity 0 drops everything (events off).
+    void publish(FlowEvent event);
+    bool enabled() const { return capacity_ > 0; }
+
+    struct Batch {
+        std::vector<FlowEvent> events;  // in sequence order
+        std::uint64_t missed = 0;       // events after the cursor that were already overwritten
+        std::uint64_t cursor = 0;       // pass back to read the next batch: the last sequence seen
+    };
+    // Events with sequence > after, at most `max`, oldest first.
+    Batch read_after(std::uint64_t after, std::size_t max) const;
+    // Every event still held, filtered and newest first, for listing; `before` 0 means from the newest.
+    std::vector<FlowEvent> newest(std::size_t max, std::uint64_t before,
+                                  const std::function<bool(const FlowEvent&)>& keep) const;
+
+    // Calls `wake` once, on the publishing thread, as soon as an event with sequence > after exists
+    // (at once, on the caller's thread, when one already does). Returns a token for cancel().
+    // The callback must be quick and must not call back into the log.
+    std::uint64_t wait_after(std::uint64_t after, std::function<void()> wake);
+    // Drops a waiter that has not fired yet; returns false when it has fired or is firing.
+    bool cancel(std::uint64_t token);
+
+    std::uint64_t last_sequence() const;
+    std::size_t capacity() const { return capacity_; }
+
+    // For the metrics: subscribers count themselves here.
+    std::atomic<std::uint64_t> subscribers{0};
+    std::atomic<std::uint64_t> dropped_to_subscribers{0};
+
+private:
+    const std::size_t capacity_;
+    mutable std::mutex mutex_;
+    std::vector<FlowEvent> ring_;  // slot = (sequence - 1) % capacity
+    std::uint64_t last_ = 0;       // sequence of the newest event
+    std::atomic<bool> has_waiters_{false};
+    std::map<std::uint64_t, std::function<void()>> waiters_;  // token -> wake; all wait for "newer than last_"
+    std::uint64_t next_token_ = 1;
+};
+
+}  // namespace mproxy::proxy

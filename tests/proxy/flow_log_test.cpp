@@ -1,0 +1,136 @@
+#include "proxy/flow_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace mproxy::proxy {
+namespace {
+
+FlowEvent event_for(std::uint64_t connection) {
+    FlowEvent event;
+    event.kind = FlowEventKind::request_head;
+    event.connection_id = connection;
+    return event;
+}
+
+TEST(FlowLog, NumbersEventsFromOneAndReadsThemInOrder) {
+    FlowLog log(8);
+    for (std::uint64_t i = 1; i <= 5; ++i) log.publish(event_for(i));
+    const auto batch = log.read_after(0, 100);
+    ASSERT_EQ(batch.events.size(), 5u);
+    EXPECT_EQ(batch.missed, 0u);
+    EXPECT_EQ(batch.cursor, 5u);
+    for (std::uint64_t i = 0; i < 5; ++i) {
+        EXPECT_EQ(batch.events[i].sequence, i + 1);
+        EXPECT_EQ(batch.events[i].connection_id, i + 1);
+    }
+    EXPECT_EQ(log.last_sequence(), 5u);
+}
+
+TEST(FlowLog, ReadsInBatchesFromACursor) {
+    FlowLog log(16);
+    for (std::uint64_t i = 1; i <= 10; ++i) log.publish(event_for(i));
+    auto batch = log.read_after(3, 4);
+    ASSERT_EQ(batch.events.size(), 4u);
+    EXPECT_EQ(batch.events.front().sequence, 4u);
+    EXPECT_EQ(batch.cursor, 7u);
+    batch = log.read_after(batch.cursor, 100);
+    ASSERT_EQ(batch.events.size(), 3u);
+    EXPECT_EQ(batch.events.back().sequence, 10u);
+    EXPECT_TRUE(log.read_after(10, 100).events.empty());
+}
+
+TEST(FlowLog, AReaderBehindTheRingIsToldHowManyItMissed) {
+    FlowLog log(4);
+    for (std::uint64_t i = 1; i <= 10; ++i) log.publish(event_for(i));
+    const auto batch = log.read_after(2, 100);
+    EXPECT_EQ(batch.missed, 4u);  // 3, 4, 5 and 6 were overwritten
+    ASSERT_EQ(batch.events.size(), 4u);
+    EXPECT_EQ(batch.events.front().sequence, 7u);
+    EXPECT_EQ(batch.cursor, 10u);
+}
+
+TEST(FlowLog, ACursorPastTheEndReadsNothing) {
+    FlowLog log(4);
+    log.publish(event_for(1));
+    const auto batch = log.read_after(50, 10);
+    EXPECT_TRUE(batch.events.empty());
+    EXPECT_EQ(batch.cursor, 1u);
+}
+
+TEST(FlowLog, NewestListsFilteredEventsNewestFirstAndPages) {
+    FlowLog log(100);
+    for (std::uint64_t i = 1; i <= 20; ++i) log.publish(event_for(i % 2));
+    const auto odd = [](const FlowEvent& e) { return e.connection_id == 1; };
+    auto page = log.newest(3, 0, odd);
+    ASSERT_EQ(page.size(), 3u);
+    EXPECT_EQ(page[0].sequence, 19u);
+    EXPECT_EQ(page[2].sequence, 15u);
+    page = log.newest(3, page.back().sequence, odd);
+    ASSERT_EQ(page.size(), 3u);
+    EXPECT_EQ(page[0].sequence, 13u);
+}
+
+TEST(FlowLog, AWaiterIsWokenOnceByTheNextEvent) {
+    FlowLog log(8);
+    log.publish(event_for(1));
+    int woken = 0;
+    const auto token = log.wait_after(1, [&] { ++woken; });
+    EXPECT_NE(token, 0u);
+    EXPECT_EQ(woken, 0);
+    log.publish(event_for(2));
+    EXPECT_EQ(woken, 1);
+    log.publish(event_for(3));
+    EXPECT_EQ(woken, 1);  // one-shot
+    EXPECT_FALSE(log.cancel(token));
+}
+
+TEST(FlowLog, AWaiterBehindTheEndIsWokenAtOnce) {
+    FlowLog log(8);
+    log.publish(event_for(1));
+    int woken = 0;
+    EXPECT_EQ(log.wait_after(0, [&] { ++woken; }), 0u);
+    EXPECT_EQ(woken, 1);
+}
+
+TEST(FlowLog, ACancelledWaiterIsNotWoken) {
+    FlowLog log(8);
+    int woken = 0;
+    const auto token = log.wait_after(0, [&] { ++woken; });
+    EXPECT_TRUE(log.cancel(token));
+    log.publish(event_for(1));
+    EXPECT_EQ(woken, 0);
+}
+
+TEST(FlowLog, CapacityZeroTurnsEventsOff) {
+    FlowLog log(0);
+    EXPECT_FALSE(log.enabled());
+    log.publish(event_for(1));
+    EXPECT_EQ(log.last_sequence(), 0u);
+    EXPECT_TRUE(log.read_after(0, 10).events.empty());
+}
+
+TEST(FlowLog, ConcurrentPublishersNeverLoseOrRepeatASequence) {
+    FlowLog log(100'000);
+    constexpr int threads = 4, per_thread = 5'000;
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < threads; ++t)
+        publishers.emplace_back([&log, t] {
+            for (int i = 0; i < per_thread; ++i) log.publish(event_for(static_cast<std::uint64_t>(t)));
+        });
+    // A reader racing the publishers sees every sequence exactly once, in order.
+    std::uint64_t cursor = 0, expected = 1;
+    while (cursor < std::uint64_t{threads} * per_thread) {
+        const auto batch = log.read_after(cursor, 1000);
+        ASSERT_EQ(batch.missed, 0u);
+        for (const auto& e : batch.events) ASSERT_EQ(e.sequence, expected++);
+        cursor = batch.cursor;
+    }
+    for (auto& p : publishers) p.join();
+    EXPECT_EQ(log.last_sequence(), std::uint64_t{threads} * per_thread);
+}
+
+}  // namespace
+}  // namespace mproxy::proxy
