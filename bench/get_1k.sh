@@ -10,29 +10,14 @@ warmup=${BENCH_GET_WARMUP_SECONDS:-2}
 connections=${BENCH_GET_CONNECTIONS:-50}
 url=http://127.0.0.1:$ORIGIN_PORT/1k
 
-# run_wrk SECONDS CONNECT_URL [ABSOLUTE_URL]: one wrk run on LOAD_CORE; prints its summary line.
-run_wrk() {
-    local out
-    out=$(MPROXY_BENCH_ABSOLUTE_URL=${3:-} taskset -c "$LOAD_CORE" \
-        wrk -t1 -c"$connections" -d"${1}s" --timeout 5s -s "$BENCH_DIR/get_1k.lua" "$2")
-    grep '^summary:' <<<"$out" || {
-        echo "$out" >&2
-        bench_die "wrk printed no summary"
-    }
-}
-
 # report LABEL SUMMARY: the result lines of one measured run.
 report() {
-    local s=$2 errors
+    local s=$2
     result "get.$1.requests" "$(summary_field "$s" requests)"
     result "get.$1.rps" "$(summary_field "$s" rps)"
     result "get.$1.p50_ms" "$(calc "$(summary_field "$s" p50_us) / 1000")"
     result "get.$1.p99_ms" "$(calc "$(summary_field "$s" p99_us) / 1000")"
-    errors=0
-    for kind in connect read write status timeout; do
-        errors=$((errors + $(summary_field "$s" "errors_$kind")))
-    done
-    result "get.$1.errors" "$errors"
+    result "get.$1.errors" "$(wrk_errors "$s")"
 }
 
 bench_log "GET 1 KiB direct: ${warmup}s warm-up, ${seconds}s measured, $connections connections"

@@ -134,20 +134,33 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 summary_field() { sed -n 's/^summary: //p' <<<"$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 
 # --- the proxy --------------------------------------------------------------------------------
+# The bearer token of every bench mproxyd's control plane (32 characters, fixed: nothing to guard).
+BENCH_CONTROL_TOKEN=bench-control-token-0123456789ab
+
 # start_proxy NAME [mproxyd flags...]: mproxyd alone on PROXY_CORE with one thread; sets PROXY_PID
-# and PROXY_PORT. Its log goes to $BENCH_TMP/mproxyd-NAME.log.
+# and PROXY_PORT. Its log goes to $BENCH_TMP/mproxyd-NAME.log. Its gRPC control plane gets a free
+# port of its own (exported as PROXY_CONTROL_PORT, never the default 9090, where another mproxyd may
+# run) and the token in PROXY_TOKEN_FILE; its state (CA, rules) goes to $BENCH_TMP/state-NAME unless
+# the flags name a --state-dir, so that no run writes into the repository or meets another's state.
 start_proxy() {
-    local name=$1
+    local name=$1 state_flags=()
     shift
+    [[ " $* " == *" --state-dir "* ]] || state_flags=(--state-dir "$BENCH_TMP/state-$name")
     PROXY_PORT=$(free_port)
+    PROXY_CONTROL_PORT=$(free_port)
+    [ "$PROXY_CONTROL_PORT" != "$PROXY_PORT" ] || PROXY_CONTROL_PORT=$(free_port)
+    PROXY_TOKEN_FILE=$BENCH_TMP/control-token
+    (umask 077 && echo "$BENCH_CONTROL_TOKEN" >"$PROXY_TOKEN_FILE")
+    export PROXY_CONTROL_PORT PROXY_TOKEN_FILE
     PROXY_LOG=$BENCH_TMP/mproxyd-$name.log
-    taskset -c "$PROXY_CORE" "$MPROXYD" --listen "127.0.0.1:$PROXY_PORT" --threads 1 --log-level warn "$@" \
-        >"$PROXY_LOG" 2>&1 &
+    taskset -c "$PROXY_CORE" "$MPROXYD" --listen "127.0.0.1:$PROXY_PORT" --threads 1 --log-level warn \
+        --control-listen "127.0.0.1:$PROXY_CONTROL_PORT" --control-token-file "$PROXY_TOKEN_FILE" \
+        "${state_flags[@]}" "$@" >"$PROXY_LOG" 2>&1 &
     PROXY_PID=$!
     track_pid "$PROXY_PID"
-    if ! wait_for_listen "$PROXY_PORT" "$PROXY_PID"; then
+    if ! wait_for_listen "$PROXY_PORT" "$PROXY_PID" || ! wait_for_listen "$PROXY_CONTROL_PORT" "$PROXY_PID"; then
         tail -20 "$PROXY_LOG" >&2 || true
-        bench_die "mproxyd did not start listening on 127.0.0.1:$PROXY_PORT"
+        bench_die "mproxyd did not start listening on 127.0.0.1:$PROXY_PORT (control 127.0.0.1:$PROXY_CONTROL_PORT)"
     fi
 }
 
@@ -164,6 +177,29 @@ check_proxy_alive() {
     kill -0 "$PROXY_PID" 2>/dev/null && return 0
     tail -20 "$PROXY_LOG" >&2 || true
     bench_die "mproxyd exited during the benchmark"
+}
+
+# --- wrk --------------------------------------------------------------------------------------
+# run_wrk SECONDS CONNECT_URL [ABSOLUTE_URL]: one wrk run of 1 KiB GETs (bench/get_1k.lua, one
+# thread, BENCH_GET_CONNECTIONS connections) on LOAD_CORE; prints its summary line. With
+# ABSOLUTE_URL, the requests are forward-proxy requests for it sent to CONNECT_URL.
+run_wrk() {
+    local out
+    out=$(MPROXY_BENCH_ABSOLUTE_URL=${3:-} taskset -c "$LOAD_CORE" \
+        wrk -t1 -c"${BENCH_GET_CONNECTIONS:-50}" -d"${1}s" --timeout 5s -s "$BENCH_DIR/get_1k.lua" "$2")
+    grep '^summary:' <<<"$out" || {
+        echo "$out" >&2
+        bench_die "wrk printed no summary"
+    }
+}
+
+# wrk_errors SUMMARY: socket errors (connect, read, write, timeout) and non-2xx/3xx answers.
+wrk_errors() {
+    local kind errors=0
+    for kind in connect read write status timeout; do
+        errors=$((errors + $(summary_field "$1" "errors_$kind")))
+    done
+    echo "$errors"
 }
 
 # --- the origin -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 # Runs mproxy's benchmarks, each next to the same load sent straight to the origin, prints the
 # results table and writes it to bench/results/YYYY-MM-DD-HOSTNAME.md.
 #
-#   bench/run.sh [get] [tunnel] [upload] [idle] [mitm]     (no argument: all five)
+#   bench/run.sh [get] [tunnel] [upload] [idle] [mitm] [flows]     (no argument: all six)
 #
 # Installs nginx and wrk if missing, builds mproxyd and the bench tools (Release, in build-bench/),
 # starts nginx as the origin, and stops every process it started when it exits. See
@@ -12,12 +12,12 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 source "$BENCH_DIR/lib.sh"
 
-declare -A script_of=([get]=get_1k.sh [tunnel]=tunnel_1g.sh [upload]=upload_expect.sh [idle]=idle_connections.sh [mitm]=mitm.sh)
-all=(get tunnel upload idle mitm)
+declare -A script_of=([get]=get_1k.sh [tunnel]=tunnel_1g.sh [upload]=upload_expect.sh [idle]=idle_connections.sh [mitm]=mitm.sh [flows]=flows.sh)
+all=(get tunnel upload idle mitm flows)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for name in "${selected[@]}"; do
-    [ -n "${script_of[$name]:-}" ] || bench_die "unknown benchmark '$name' (get, tunnel, upload, idle, mitm)"
+    [ -n "${script_of[$name]:-}" ] || bench_die "unknown benchmark '$name' (get, tunnel, upload, idle, mitm, flows)"
 done
 
 # --- dependencies and build -------------------------------------------------------------------
@@ -111,6 +111,7 @@ idle_n=${BENCH_IDLE_CONNECTIONS:-10000}
 mitm_conns=${BENCH_MITM_CONNECTIONS:-50}
 mitm_new_conns=${BENCH_MITM_NEW_CONNECTIONS:-10}
 mitm_upload_mib=$(((${BENCH_MITM_UPLOAD_BYTES:-$((100 << 20))}) >> 20))
+subs=${BENCH_FLOWS_SUBSCRIBERS:-5}
 table=$BENCH_TMP/table.md
 {
     echo "| measurement | direct | via mproxy | mproxy ÷ direct | target | met |"
@@ -161,6 +162,15 @@ table=$BENCH_TMP/table.md
         echo "| mitm: $mitm_upload_mib MiB HTTPS upload, Expect: 100-continue: total s (median) | $(val mitm.upload.direct.seconds) | $(val mitm.upload.proxy.seconds) | $(pct mitm.upload.direct.seconds mitm.upload.proxy.seconds) | ≤ 150 % of direct | $(verdict "${R[mitm.upload.proxy.seconds]:-0} <= 1.5 * ${R[mitm.upload.direct.seconds]:-0}" mitm.upload.direct.seconds mitm.upload.proxy.seconds) |"
         echo "| … MiB/s; mproxy CPU-s per GiB | $(val mitm.upload.direct.mib_s) | $(val mitm.upload.proxy.mib_s); $(val mitm.upload.proxy.cpu_s_per_gib) | | | |"
     fi
+    if [[ " ${selected[*]} " == *" flows "* ]]; then
+        echo "| **flow events**: 1 KiB GET through mproxy, $conns conns, requests/s: 0 subscribers (direct column) vs $subs (via column)$(failed flows) | $(val flows.none.rps) | $(val flows.many.rps) | $(pct flows.none.rps flows.many.rps) | ≥ 95 % | $(verdict "${R[flows.many.rps]:-0} >= 0.95 * ${R[flows.none.rps]:-0}" flows.none.rps flows.many.rps) |"
+        echo "| … mproxy CPU-s per 10,000 requests: 0 vs $subs subscribers | $(val flows.none.cpu_s_per_10k) | $(val flows.many.cpu_s_per_10k) | $(pct flows.none.cpu_s_per_10k flows.many.cpu_s_per_10k) | | |"
+        echo "| … cores busy, %: mproxy's / the load core's (wrk, nginx, subscribers): 0 vs $subs subscribers | $(val flows.none.core_busy_pct) / $(val flows.none.load_core_busy_pct) | $(val flows.many.core_busy_pct) / $(val flows.many.load_core_busy_pct) | | | |"
+        echo "| … flow events/s, 1 subscriber during the load: made by mproxy (direct column) vs delivered to it | $(val flows.one.produced_per_s) | $(val flows.one.events_per_s_each) | $(pct flows.one.produced_per_s flows.one.events_per_s_each) | | |"
+        echo "| … flow events/s delivered to each of $subs subscribers: mean / slowest | | $(val flows.many.events_per_s_each) / $(val flows.many.events_per_s_min) | | | |"
+        echo "| … events missed by the subscribers (Gap.missed, every measured run): 1 / $subs subscribers | | $(val flows.one.missed) / $(val flows.many.missed) | | | |"
+        echo "| … failed requests: 0 vs $subs subscribers | $(val flows.none.errors) | $(val flows.many.errors) | | 0 | $(verdict "${R[flows.many.errors]:-0} == 0 && ${R[flows.none.errors]:-0} == 0" flows.none.errors flows.many.errors) |"
+    fi
 } >"$table"
 
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -179,11 +189,15 @@ report=$BENCH_DIR/results/$(date +%F)-$host.md
     durations=()
     [[ " ${selected[*]} " != *" get "* ]] || durations+=("GET: ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_GET_WARMUP_SECONDS:-2} s warm-up")
     [[ " ${selected[*]} " != *" tunnel "* ]] || durations+=("tunnel: median of ${BENCH_TUNNEL_RUNS:-3} runs")
+    [[ " ${selected[*]} " != *" flows "* ]] || durations+=("flows: ${BENCH_FLOWS_ROUNDS:-3} rounds of 0, $subs and 1 subscribers, each ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_FLOWS_RUN_WARMUP_SECONDS:-1} s warm-up, median")
     [[ " ${selected[*]} " != *" upload "* ]] || durations+=("upload: ${BENCH_UPLOAD_RUNS:-5} runs of $(((${BENCH_UPLOAD_BYTES:-$((1 << 30))}) >> 20)) MiB")
     durations+=("whole run ${elapsed} s")
     echo "- $(printf '%s; ' "${durations[@]}" | sed 's/; $//')"
     if [[ " ${selected[*]} " == *" mitm "* ]]; then
         echo "- mitm: a second nginx serving HTTPS (ECDSA P-256 certificate from a throwaway CA, $(openssl version | awk '{ print "OpenSSL " $2 }')); mproxyd \`--connect-action mitm\`; load: bench_https_load (keep-alive ${BENCH_MITM_SECONDS:-10} s after ${BENCH_MITM_WARMUP_SECONDS:-2} s warm-up; new connections ${BENCH_MITM_NEW_SECONDS:-5} s; ${BENCH_MITM_PROBES:-20} name probes), curl (10 MiB download: median of ${BENCH_MITM_DOWNLOAD_RUNS:-7}; upload to WebDAV PUT: median of ${BENCH_MITM_UPLOAD_RUNS:-3})"
+    fi
+    if [[ " ${selected[*]} " == *" flows "* ]]; then
+        echo "- flows: one mproxyd for every run of the group; subscribers: bench_flow_subscriber (WatchFlows, live, empty filter, a channel each) on core $LOAD_CORE with wrk and nginx; \"direct\" there is the same mproxyd with no subscriber"
     fi
     echo "- direct: the same load sent straight to the origin (for idle connections: nginx's worker holding them)"
     echo -n "- other work on the machine (busiest core, 1 s before each benchmark):"

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <spdlog/spdlog.h>
 
+#include "control/control_server.hpp"
 #include "proxy/proxy_server.hpp"
 #include "server/server_options.hpp"
 
@@ -23,10 +24,15 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     mproxy::proxy::ProxyServer server(options->proxy);
+    std::unique_ptr<mproxy::control::ControlServer> control;
     try {
+        // The control plane first: it loads the persisted rules, which must be in force before
+        // the proxy accepts its first connection.
+        control = std::make_unique<mproxy::control::ControlServer>(options->control, server);
         server.start();
+        control->start();
     } catch (const std::exception& e) {
-        // A taken port, a bad address, an unreadable or mismatched CA: what() names it.
+        // A taken port, a bad address, an unreadable or mismatched CA, a bad rules file: what() names it.
         std::fprintf(stderr, "mproxyd: %s\n", e.what());
         return 1;
     }
@@ -37,9 +43,14 @@ int main(int argc, char** argv) {
     spdlog::info("CA certificate: {} (also served at http://mproxy.local/ca.pem through the proxy)",
                  p.ca_cert_file.empty() ? p.state_dir + "/ca.pem" : p.ca_cert_file);
 
+    spdlog::info("control plane (gRPC) on {}:{}, token: {}; {} rules in force",
+                 options->control.listen.substr(0, options->control.listen.rfind(':')), control->port(),
+                 control->token().source, control->rules().list().size());
+
     int received = 0;
     sigwait(&stop_signals, &received);
     spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    control->stop();
     server.stop();
     return 0;
 }

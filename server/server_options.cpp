@@ -55,6 +55,19 @@ std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& ex
     app.add_option("--leaf-cache-size", p.leaf_cache_size, "Leaf certificates kept, least recently used first out")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
         ->capture_default_str();
+    auto& c = options.control;
+    app.add_option("--control-listen", c.listen, "gRPC control plane address, HOST:PORT")->capture_default_str();
+    app.add_option("--control-token-file", c.token.token_file,
+                   "Read the control token from this file (else $MPROXY_CONTROL_TOKEN, else "
+                   "<state-dir>/control-token, generated on first start)");
+    app.add_option("--control-tls-cert", c.tls_cert_file, "Serve the control plane over TLS with this certificate (PEM)");
+    app.add_option("--control-tls-key", c.tls_key_file, "The private key of --control-tls-cert (PEM)");
+    app.add_option("--control-tls-client-ca", c.tls_client_ca_file,
+                   "Require control clients to present a certificate signed by this CA (PEM)");
+    app.add_option("--rules-file", c.rules_file, "Where the rules persist (default <state-dir>/rules.json)");
+    app.add_option("--flow-log-size", p.flow_log_size, "Flow events kept in memory for watchers; 0 turns them off")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}))
+        ->capture_default_str();
     app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
         ->capture_default_str();
@@ -72,6 +85,19 @@ std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& ex
         proxy::parse_connect_authority(ephemeral ? listen.substr(0, listen.size() - 2) + ":1" : listen);
     if (!authority) {
         std::fprintf(stderr, "mproxyd: --listen %s: expected HOST:PORT, for example 127.0.0.1:8080\n", listen.c_str());
+        exit_code = 2;
+        return std::nullopt;
+    }
+    if (c.listen.rfind(':') == std::string::npos) {
+        std::fprintf(stderr, "mproxyd: --control-listen %s: expected HOST:PORT, for example 127.0.0.1:9090\n",
+                     c.listen.c_str());
+        exit_code = 2;
+        return std::nullopt;
+    }
+    if (c.tls_cert_file.empty() != c.tls_key_file.empty() ||
+        (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty())) {
+        std::fprintf(stderr, "mproxyd: --control-tls-cert and --control-tls-key go together "
+                             "(and --control-tls-client-ca needs them)\n");
         exit_code = 2;
         return std::nullopt;
     }

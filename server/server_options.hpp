@@ -4,12 +4,14 @@
 #include <optional>
 #include <string>
 
+#include "control/control_server.hpp"
 #include "proxy/proxy_config.hpp"
 
 namespace mproxy::server {
 
 struct ServerOptions {
     proxy::ProxyConfig proxy;
+    control::ControlConfig control;
     std::string log_level = "info";
 };
 

@@ -1,0 +1,29 @@
+#pragma once
+// The data plane's flow events as mproxy.v1 messages, and exchanges summarised from their events.
+
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
+
+#include <chrono>
+#include <span>
+
+#include "mproxy/v1/flows.pb.h"
+#include "proxy/flow_event.hpp"
+
+namespace mproxy::control {
+
+google::protobuf::Timestamp to_timestamp(std::chrono::system_clock::time_point time);
+google::protobuf::Duration to_duration(std::chrono::microseconds duration);
+
+// Every field of `event`, its kind as the matching member of the `kind` oneof.
+void to_proto(const proxy::FlowEvent& event, v1::FlowEvent& out);
+
+// The ExchangeDone part of an exchange_done event.
+void to_exchange_done(const proxy::FlowEvent& event, v1::ExchangeDone& out);
+
+// One exchange from its events, oldest first (at least one). `started` is the request head's time,
+// or, without it, the exchange_done's time less its duration. With `with_events`, the events go
+// into `events` too (GetFlow); ListFlows summarises from the exchange_done alone.
+v1::Flow summarize_flow(std::span<const proxy::FlowEvent> events, bool with_events);
+
+}  // namespace mproxy::control
