@@ -15,6 +15,7 @@
 //                       dropped for a subscriber that fell behind
 //   produced_per_s      sequence numbers that passed in the window (first stream's view): the rate at
 //                       which mproxyd made events, whatever was delivered
+//   events_per_message  events per WatchFlowsResponse (each is a batch), over every stream
 // Exit status 0; 2 when a stream failed (its status is printed on stderr); 1 on bad usage.
 
 #include <grpcpp/grpcpp.h>
@@ -101,6 +102,7 @@ std::string read_token(const std::string& path) {
 // What one stream saw inside the counting window.
 struct StreamCounts {
     std::uint64_t events = 0;
+    std::uint64_t messages = 0;  // WatchFlowsResponse batches
     std::uint64_t missed = 0;
     std::uint64_t gaps = 0;
     std::uint64_t first_sequence = 0;  // 0: no event in the window
@@ -130,14 +132,15 @@ public:
         while (reader->Read(&response)) {
             const auto now = Clock::now();
             if (now < window_start || now >= window_end) continue;
-            if (response.has_event()) {
-                ++counts_.events;
-                const auto sequence = response.event().sequence();
-                if (counts_.first_sequence == 0) counts_.first_sequence = sequence;
-                counts_.last_sequence = sequence;
-            } else if (response.has_gap()) {
+            ++counts_.messages;
+            if (response.has_gap()) {
                 ++counts_.gaps;
                 counts_.missed += response.gap().missed();
+            }
+            if (response.events_size() > 0) {
+                counts_.events += static_cast<std::uint64_t>(response.events_size());
+                if (counts_.first_sequence == 0) counts_.first_sequence = response.events(0).sequence();
+                counts_.last_sequence = response.events(response.events_size() - 1).sequence();
             }
         }
         counts_.status = reader->Finish();
@@ -194,7 +197,7 @@ int main(int argc, char** argv) {
     for (auto& thread : threads) thread.join();
 
     bool failed = false;
-    std::uint64_t events_total = 0, events_min = UINT64_MAX, missed_total = 0, gaps_total = 0;
+    std::uint64_t events_total = 0, events_min = UINT64_MAX, missed_total = 0, gaps_total = 0, messages_total = 0;
     for (std::size_t i = 0; i < subscribers.size(); ++i) {
         const StreamCounts& c = subscribers[i]->counts();
         if (c.ended_early || c.status.error_code() != grpc::StatusCode::CANCELLED) {
@@ -206,6 +209,7 @@ int main(int argc, char** argv) {
         events_min = std::min(events_min, c.events);
         missed_total += c.missed;
         gaps_total += c.gaps;
+        messages_total += c.messages;
     }
     const StreamCounts& first = subscribers.front()->counts();
     const std::uint64_t produced = first.first_sequence == 0 ? 0 : first.last_sequence - first.first_sequence + 1;
@@ -213,10 +217,12 @@ int main(int argc, char** argv) {
     const double n = static_cast<double>(subscribers.size());
     std::printf(
         "summary: subscribers=%d seconds=%.3f events_total=%llu events_per_s_each=%.1f events_per_s_min=%.1f "
-        "missed_total=%llu gaps_total=%llu produced_per_s=%.1f failed=%d\n",
+        "missed_total=%llu gaps_total=%llu produced_per_s=%.1f events_per_message=%.1f failed=%d\n",
         options.subscribers, seconds, static_cast<unsigned long long>(events_total),
         static_cast<double>(events_total) / n / seconds, static_cast<double>(events_min) / seconds,
         static_cast<unsigned long long>(missed_total), static_cast<unsigned long long>(gaps_total),
-        static_cast<double>(produced) / seconds, failed ? 1 : 0);
+        static_cast<double>(produced) / seconds,
+        messages_total == 0 ? 0.0 : static_cast<double>(events_total) / static_cast<double>(messages_total),
+        failed ? 1 : 0);
     return failed ? 2 : 0;
 }

@@ -98,6 +98,20 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     sync_directory(directory_of(path));
 }
 
+std::size_t remove_stale_temporaries(const std::filesystem::path& path) {
+    std::string prefix = ".";
+    prefix.append(path.filename().string()).append(".");
+    std::error_code error;
+    std::size_t removed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(path.parent_path().empty() ? "." : path.parent_path(), error)) {
+        const auto name = entry.path().filename().string();
+        // The writer's names: the prefix and mkostemp's six characters.
+        if (name.size() == prefix.size() + 6 && name.starts_with(prefix) && std::filesystem::remove(entry.path(), error))
+            ++removed;
+    }
+    return removed;
+}
+
 void ensure_private_directory(const std::filesystem::path& directory) {
     std::error_code error;
     if (std::filesystem::is_directory(directory, error)) return;

@@ -15,6 +15,10 @@ namespace mproxy::control {
 void write_file_atomically(const std::filesystem::path& path, std::string_view content,
                            mode_t mode = 0644);
 
+// Removes temporary files a killed writer of `path` left beside it (they are never read back);
+// returns how many. Errors are ignored: leftovers cost only disk space.
+std::size_t remove_stale_temporaries(const std::filesystem::path& path);
+
 // Creates `directory` (mode 0700) and its parents when missing; an existing one keeps its mode.
 // Throws std::system_error naming it.
 void ensure_private_directory(const std::filesystem::path& directory);

@@ -104,7 +104,10 @@ void ControlServer::start() {
 
 void ControlServer::stop() {
     if (!server_) return;
-    // Open WatchFlows streams are told to end; a short deadline bounds the wait for them.
+    // Open WatchFlows streams are ended first, so the shutdown need not wait for them; the deadline
+    // still bounds the wait for a call that cannot finish (a write a client never takes).
+    for (auto& service : services_)
+        if (auto* streaming = dynamic_cast<StreamingService*>(service.get())) streaming->finish_streams();
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     server_->Wait();
     server_.reset();

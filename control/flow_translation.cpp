@@ -1,12 +1,16 @@
 #include "control/flow_translation.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/time_util.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include "control/enum_translation.hpp"
 
 namespace mproxy::control {
 
 using google::protobuf::util::TimeUtil;
+using google::protobuf::io::CodedOutputStream;
+using google::protobuf::internal::WireFormatLite;
 
 google::protobuf::Timestamp to_timestamp(std::chrono::system_clock::time_point time) {
     return TimeUtil::MicrosecondsToTimestamp(
@@ -75,6 +79,53 @@ void to_proto(const proxy::FlowEvent& event, v1::FlowEvent& out) {
             break;
         }
     }
+}
+
+const std::string& encoded_event(const proxy::LoggedFlowEvent& logged) {
+    std::call_once(logged.encoded_once, [&] {
+        // One scratch message per thread: its fields' buffers are reused from event to event.
+        thread_local v1::FlowEvent scratch;
+        scratch.Clear();
+        to_proto(logged.event, scratch);
+        scratch.SerializeToString(&logged.encoded);
+    });
+    return logged.encoded;
+}
+
+namespace {
+// WatchFlowsResponse's fields, as in flows.proto.
+constexpr int log_id_field = 1, events_field = 2, gap_field = 3, caught_up_field = 4;
+constexpr auto length_delimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+
+std::size_t delimited_size(int field, std::size_t length) {
+    return CodedOutputStream::VarintSize32(WireFormatLite::MakeTag(field, length_delimited)) +
+           CodedOutputStream::VarintSize64(length) + length;
+}
+
+std::uint8_t* write_delimited(int field, std::string_view bytes, std::uint8_t* out) {
+    out = CodedOutputStream::WriteTagToArray(WireFormatLite::MakeTag(field, length_delimited), out);
+    out = CodedOutputStream::WriteVarint64ToArray(bytes.size(), out);
+    return CodedOutputStream::WriteRawToArray(bytes.data(), static_cast<int>(bytes.size()), out);
+}
+}  // namespace
+
+std::size_t WatchResponseParts::size() const {
+    std::size_t total = log_id.empty() ? 0 : delimited_size(log_id_field, log_id.size());
+    for (const auto* event : events) total += delimited_size(events_field, event->size());
+    if (gap) total += delimited_size(gap_field, gap->size());
+    if (caught_up) total += 2;  // tag and a one-byte varint
+    return total;
+}
+
+std::uint8_t* WatchResponseParts::write(std::uint8_t* out) const {
+    if (!log_id.empty()) out = write_delimited(log_id_field, log_id, out);
+    for (const auto* event : events) out = write_delimited(events_field, *event, out);
+    if (gap) out = write_delimited(gap_field, *gap, out);
+    if (caught_up) {
+        out = CodedOutputStream::WriteTagToArray(WireFormatLite::MakeTag(caught_up_field, WireFormatLite::WIRETYPE_VARINT), out);
+        *out++ = 1;
+    }
+    return out;
 }
 
 v1::Flow summarize_flow(std::span<const proxy::FlowEvent> events, bool with_events) {

@@ -5,20 +5,36 @@
 // shared by the reactor, the worker tasks and (weakly) the log's waiter, so a wake-up that races
 // with the end of the stream finds either a live state or nothing, never a deleted reactor. The
 // log calls the waiter on a data-plane I/O thread; it only posts to the service's worker, which does
-// the reading and the protobuf work. A subscriber that stops reading stops being woken (its write
-// never completes), the log overwrites what it did not read, and it is told so with a Gap.
+// the reading and the encoding. A subscriber that stops reading stops being woken (its write never
+// completes), the log overwrites what it did not read, and it is told so with a Gap.
+//
+// Each write carries every event ready at the time (a batch), and WatchFlows is served raw: each
+// event is encoded once, into the log's cache shared by every stream (encoded_event), and a batch
+// is those bytes laid end to end behind a WatchFlowsResponse's tags, with no message built per
+// stream. A stream that has caught up with the log writes at most once per min_write_interval:
+// what a write costs gRPC (and the thread switches around it) dwarfs what an event costs, so
+// events gather into batches of hundreds under load, for a few milliseconds of delay.
 
+#include <grpc/slice.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/server_callback.h>
+#include <grpcpp/support/slice.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "control/flow_filter.hpp"
 #include "control/flow_translation.hpp"
@@ -30,13 +46,19 @@ namespace mproxy::control {
 
 namespace {
 
-constexpr std::size_t read_batch = 256;
+constexpr std::size_t read_batch = 512;
+// A batch stops growing here, far below a client's default 4 MiB message limit.
+constexpr std::size_t max_message_bytes = 1 << 20;
+// The least time from one write of a stream to the next: the delay a live event may wait for.
+constexpr auto min_write_interval = std::chrono::milliseconds(5);
 constexpr std::uint32_t default_page_size = 100;
 constexpr std::uint32_t max_page_size = 1000;
 
-// What every stream of the service shares: the log, and the worker thread that serves wake-ups.
-// It outlives every WatchStream (its destructor waits for the last one), so a stream may always
-// post to the worker.
+class WatchStream;
+
+// What every stream of the service shares: the log, the worker thread that serves wake-ups, and
+// the list of open streams that finish_streams() ends. It outlives every WatchStream (its
+// destructor waits for the last one), so a stream may always post to the worker.
 class WatchHub {
 public:
     explicit WatchHub(proxy::FlowLog& flows) : flows_(flows) {}
@@ -54,17 +76,28 @@ public:
         std::lock_guard lock(mutex_);
         ++live_;
     }
-    void stream_ended() {
+    void stream_ended(const WatchStream* stream) {
         std::lock_guard lock(mutex_);
+        open_.erase(stream);
         --live_;
         ended_.notify_all();
     }
+    // False once finish_streams() ran: the stream must end at once.
+    bool add(const std::shared_ptr<WatchStream>& stream) {
+        std::lock_guard lock(mutex_);
+        if (closing_) return false;
+        open_.emplace(stream.get(), stream);
+        return true;
+    }
+    void finish_streams();
 
 private:
     proxy::FlowLog& flows_;
     std::mutex mutex_;
     std::condition_variable ended_;
     std::size_t live_ = 0;
+    bool closing_ = false;
+    std::unordered_map<const WatchStream*, std::weak_ptr<WatchStream>> open_;
     boost::asio::thread_pool worker_{1};  // last: joined first, while the members above still exist
 };
 
@@ -81,11 +114,11 @@ struct StreamStart {
 class WatchStream : public std::enable_shared_from_this<WatchStream> {
 public:
     WatchStream(WatchHub& hub, WatchReactor* reactor, StreamStart start)
-        : hub_(hub), reactor_(reactor), start_(std::move(start)), cursor_(start_.cursor) {
+        : hub_(hub), reactor_(reactor), start_(std::move(start)), cursor_(start_.cursor), timer_(hub.worker()) {
         hub_.stream_started();
         hub_.flows().subscribers.fetch_add(1, std::memory_order_relaxed);
     }
-    ~WatchStream() { hub_.stream_ended(); }
+    ~WatchStream() { hub_.stream_ended(this); }
 
     // Each takes the stream's lock: the gRPC threads and the worker call them concurrently.
     void pump() {
@@ -94,11 +127,12 @@ public:
     }
     void write_done(bool ok);
     void cancelled();
-    void detach();  // the reactor is going away (OnDone)
+    void shut_down();  // the server is stopping
+    void detach();     // the reactor is going away (OnDone)
 
 private:
     void pump_locked();
-    void fill_locked();
+    bool next_message_locked();
     void arm_waiter_locked();
     void disarm_waiter_locked();
     void finish_locked(const grpc::Status& status);
@@ -108,10 +142,10 @@ private:
         waiter_ = 0;
         pump_locked();
     }
-    v1::WatchFlowsResponse& enqueue() {
-        auto& response = queue_.emplace_back();
-        response.set_log_id(start_.log_id);
-        return response;
+    void delay_over() {
+        std::lock_guard lock(mutex_);
+        delayed_ = false;
+        pump_locked();
     }
 
     WatchHub& hub_;
@@ -125,16 +159,38 @@ private:
     bool finished_ = false;
     bool waiting_ = false;
     std::uint64_t waiter_ = 0;  // the log's token; 0 when the waiter fired at once
-    std::deque<v1::WatchFlowsResponse> queue_;  // at most one batch (and a Gap) translated ahead
-    v1::WatchFlowsResponse in_flight_;          // StartWrite's message, alive until OnWriteDone
+    bool delayed_ = false;      // the timer will pump at next_write_
+    bool behind_ = false;       // the last message stopped short of the end of the log
+    std::chrono::steady_clock::time_point next_write_;
+    boost::asio::steady_timer timer_;  // on the worker
+    grpc::ByteBuffer in_flight_;  // StartWrite's message, alive until OnWriteDone
 };
 
-class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchFlowsResponse> {
+void WatchHub::finish_streams() {
+    std::vector<std::shared_ptr<WatchStream>> streams;
+    {
+        std::lock_guard lock(mutex_);
+        closing_ = true;
+        for (auto& [key, weak] : open_)
+            if (auto stream = weak.lock()) streams.push_back(std::move(stream));
+    }
+    // Outside the hub's lock: the last reference to a stream may go here, and its destructor takes it.
+    for (auto& stream : streams) stream->shut_down();
+}
+
+class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 public:
     WatchReactor(const ControlContext& context, WatchHub& hub, grpc::CallbackServerContext* call,
-                 const v1::WatchFlowsRequest& request) {
+                 const grpc::ByteBuffer& raw_request) {
         StreamStart start;
+        v1::WatchFlowsRequest request;
         grpc::Status status = context.auth.check(*call);
+        if (status.ok()) {
+            grpc::ByteBuffer buffer(raw_request);  // shares the slices; Deserialize empties its argument
+            status = grpc::SerializationTraits<v1::WatchFlowsRequest>::Deserialize(&buffer, &request);
+            if (!status.ok())
+                status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "not a WatchFlowsRequest: " + status.error_message());
+        }
         if (status.ok()) status = FlowFilter::compile(request.filter(), start.filter);
         if (!status.ok()) {
             Finish(status);
@@ -149,6 +205,10 @@ public:
             start.cursor = hub.flows().last_sequence();
         }
         stream_ = std::make_shared<WatchStream>(hub, this, std::move(start));
+        if (!hub.add(stream_)) {
+            stream_->shut_down();
+            return;
+        }
         stream_->pump();
     }
 
@@ -168,6 +228,7 @@ private:
 void WatchStream::write_done(bool ok) {
     std::lock_guard lock(mutex_);
     writing_ = false;
+    in_flight_.Clear();
     if (!ok) {
         // The stream broke (client gone, server shutting down): nothing more can be written.
         finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "the stream ended"));
@@ -180,6 +241,12 @@ void WatchStream::cancelled() {
     std::lock_guard lock(mutex_);
     disarm_waiter_locked();
     finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled"));
+}
+
+void WatchStream::shut_down() {
+    std::lock_guard lock(mutex_);
+    disarm_waiter_locked();
+    finish_locked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is stopping"));
 }
 
 void WatchStream::detach() {
@@ -203,41 +270,77 @@ void WatchStream::disarm_waiter_locked() {
 }
 
 void WatchStream::pump_locked() {
-    if (!reactor_ || finished_ || writing_) return;
-    if (queue_.empty()) fill_locked();
-    if (queue_.empty()) {
+    if (!reactor_ || finished_ || writing_ || delayed_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_write_) {
+        // Too soon after the last write: let events gather. The weak pointer, as for the waiter.
+        delayed_ = true;
+        timer_.expires_at(next_write_);
+        timer_.async_wait([weak = weak_from_this()](const boost::system::error_code&) {
+            if (auto stream = weak.lock()) stream->delay_over();
+        });
+        return;
+    }
+    if (!next_message_locked()) {
         arm_waiter_locked();
         return;
     }
-    in_flight_ = std::move(queue_.front());
-    queue_.pop_front();
     writing_ = true;
+    // A stream behind the log writes again as soon as it can, each batch a full one.
+    next_write_ = behind_ ? now : now + min_write_interval;
     reactor_->StartWrite(&in_flight_);
 }
 
-void WatchStream::fill_locked() {
-    // Batches whose events the filter all skips are read past at once: skipped events are not gaps.
-    while (queue_.empty()) {
+bool WatchStream::next_message_locked() {
+    WatchResponseParts parts;
+    parts.log_id = start_.log_id;
+    std::optional<v1::Gap> gap;
+    std::size_t bytes = 0;
+    // The events whose cached bytes `parts` points at, alive until they are copied out below.
+    std::vector<std::vector<proxy::FlowEventPtr>> held;
+    // Another read only while the message has no event yet, so a Gap always comes before them all;
+    // reads whose events the filter all skips are read past at once: skipped events are not gaps.
+    for (;;) {
         auto batch = hub_.flows().read_after(cursor_, read_batch);
         const bool restart_gap = first_read_ && start_.restarted;
         first_read_ = false;
         if (batch.missed > 0 || restart_gap) {
-            auto& gap = *enqueue().mutable_gap();
-            gap.set_missed(batch.missed);
-            gap.set_server_restarted(restart_gap);
+            if (!gap) gap.emplace();
+            gap->set_missed(gap->missed() + batch.missed);
+            gap->set_server_restarted(gap->server_restarted() || restart_gap);
             // The next event of the log; the filter may skip it and send a later one first.
-            gap.set_resumed_at(batch.events.empty() ? batch.cursor + 1 : batch.events.front().sequence);
+            gap->set_resumed_at(batch.events.empty() ? batch.cursor + 1 : batch.events.front()->event.sequence);
             hub_.flows().dropped_to_subscribers.fetch_add(batch.missed, std::memory_order_relaxed);
         }
-        for (const auto& event : batch.events)
-            if (start_.filter.passes(event)) to_proto(event, *enqueue().mutable_event());
-        cursor_ = batch.cursor;
-        if (batch.events.empty()) break;
+        std::size_t used = 0;
+        for (; used < batch.events.size(); ++used) {
+            const auto& logged = *batch.events[used];
+            if (!start_.filter.passes(logged.event)) continue;
+            const std::string& encoded = encoded_event(logged);
+            if (!parts.events.empty() && bytes + encoded.size() > max_message_bytes) break;  // the rest next time
+            bytes += encoded.size() + 8;
+            parts.events.push_back(&encoded);
+        }
+        const bool all_used = used == batch.events.size();
+        cursor_ = all_used ? batch.cursor : batch.events[used]->event.sequence - 1;
+        const bool at_end = all_used && batch.events.size() < read_batch;
+        held.push_back(std::move(batch.events));
+        if (at_end && start_.replay && !caught_up_sent_) {
+            parts.caught_up = true;
+            caught_up_sent_ = true;
+        }
+        behind_ = !at_end;
+        if (!parts.events.empty() || at_end) break;
     }
-    if (queue_.empty() && start_.replay && !caught_up_sent_) {
-        enqueue().set_caught_up(true);
-        caught_up_sent_ = true;
-    }
+    if (gap) parts.gap = gap->SerializeAsString();
+    if (parts.empty()) return false;
+
+    const auto size = parts.size();
+    grpc_slice raw = grpc_slice_malloc(size);
+    parts.write(GRPC_SLICE_START_PTR(raw));
+    grpc::Slice slice(raw, grpc::Slice::STEAL_REF);
+    in_flight_ = grpc::ByteBuffer(&slice, 1);
+    return true;
 }
 
 void WatchStream::arm_waiter_locked() {
@@ -263,14 +366,18 @@ bool parse_page_token(const std::string& token, std::uint64_t& before) {
     return error == std::errc() && end == token.data() + token.size() && before > 0;
 }
 
-class FlowsService final : public v1::FlowsService::CallbackService {
+class FlowsService final
+    : public v1::FlowsService::WithRawCallbackMethod_WatchFlows<v1::FlowsService::CallbackService>,
+      public StreamingService {
 public:
     explicit FlowsService(ControlContext& context) : context_(context), hub_(context.proxy.flows()) {}
 
-    grpc::ServerWriteReactor<v1::WatchFlowsResponse>* WatchFlows(grpc::CallbackServerContext* call,
-                                                                  const v1::WatchFlowsRequest* request) override {
+    grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchFlows(grpc::CallbackServerContext* call,
+                                                          const grpc::ByteBuffer* request) override {
         return new WatchReactor(context_, hub_, call, *request);
     }
+
+    void finish_streams() override { hub_.finish_streams(); }
 
     grpc::ServerUnaryReactor* ListFlows(grpc::CallbackServerContext* call, const v1::ListFlowsRequest* request,
                                         v1::ListFlowsResponse* response) override {
@@ -291,8 +398,8 @@ public:
             if (more) done.resize(page_size);
             // Summarised from the exchange_done alone: interim_responses stays 0 here (GetFlow counts them),
             // which spares a second walk of the log per page.
-            for (const auto& event : done) *response->add_flows() = summarize_flow({&event, 1}, false);
-            if (more) response->set_next_page_token(std::to_string(done.back().sequence));
+            for (const auto& logged : done) *response->add_flows() = summarize_flow({&logged->event, 1}, false);
+            if (more) response->set_next_page_token(std::to_string(done.back()->event.sequence));
             response->set_log_id(context_.log_id);
             return grpc::Status::OK;
         });
@@ -305,12 +412,14 @@ public:
             if (flow_id == 0)
                 return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "flow_id: required (0 is no flow)");
             auto& flows = context_.proxy.flows();
-            auto events = flows.newest(flows.capacity(), 0,
-                                       [&](const proxy::FlowEvent& event) { return event.flow_id == flow_id; });
-            if (events.empty())
+            const auto found = flows.newest(flows.capacity(), 0,
+                                            [&](const proxy::FlowEvent& event) { return event.flow_id == flow_id; });
+            if (found.empty())
                 return grpc::Status(grpc::StatusCode::NOT_FOUND,
                                     "flow " + std::to_string(flow_id) + " has no events in the log (unknown or gone)");
-            std::reverse(events.begin(), events.end());
+            std::vector<proxy::FlowEvent> events;  // oldest first
+            events.reserve(found.size());
+            for (auto it = found.rbegin(); it != found.rend(); ++it) events.push_back((*it)->event);
             *response = summarize_flow(events, true);
             return grpc::Status::OK;
         });

@@ -119,6 +119,7 @@ RuleStore::RuleStore(proxy::RuleBook& book, proxy::ConnectAction default_action,
                      const std::vector<proxy::Rule>& seed)
     : book_(book), default_action_(default_action), file_(std::move(file)) {
     std::error_code error;
+    if (!file_.empty()) remove_stale_temporaries(file_);  // a writer killed mid-write (never read)
     const bool from_file = !file_.empty() && std::filesystem::exists(file_, error);
     auto rules = from_file ? read_rules_file(file_) : seed;
     const std::string origin =

@@ -39,7 +39,7 @@ std::variant<proxy::Rule, FieldError> rule_from_proto(const v1::Rule& in) {
     proxy::Rule rule;
     rule.id = in.id();
     rule.description = in.description();
-    rule.enabled = in.enabled();
+    rule.enabled = !in.has_enabled() || in.enabled();  // absent: enabled, so seed files need not say it
 
     const auto& match = in.match();
     rule.match.hosts = to_vector(match.hosts());

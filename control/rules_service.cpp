@@ -79,8 +79,7 @@ class RulesService final : public v1::RulesService::CallbackService {
             if (auto* error = std::get_if<FieldError>(&translated))
                 return invalid(describe_rule_error(*error));
             auto& rule = std::get<proxy::Rule>(translated);
-            rule.enabled =
-                !request->disabled();  // the API's rules start enabled unless asked otherwise
+            if (request->disabled()) rule.enabled = false;
             std::optional<std::size_t> position;
             if (request->has_position()) position = request->position();
             proxy::Rule stored;

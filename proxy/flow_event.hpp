@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "proxy/connect_action.hpp"
@@ -56,5 +58,18 @@ struct FlowEvent {
     std::string server_name;  // the SNI
     bool upstream_side = false;  // false: the handshake with the client failed
 };
+
+// An event as the log holds it: immutable once published, shared by every reader, so a reader
+// copies a pointer under the log's lock, not eight strings. `encoded` is a cache for the control
+// plane, opaque here: the event's wire form, made once by whichever subscriber needs it first
+// (std::call_once on `encoded_once`) and then reused by every other one.
+struct LoggedFlowEvent {
+    explicit LoggedFlowEvent(FlowEvent&& e) : event(std::move(e)) {}
+
+    FlowEvent event;
+    mutable std::once_flag encoded_once;
+    mutable std::string encoded;
+};
+using FlowEventPtr = std::shared_ptr<const LoggedFlowEvent>;
 
 }  // namespace mproxy::proxy

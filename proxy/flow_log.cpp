@@ -1,6 +1,7 @@
 #include "proxy/flow_log.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace mproxy::proxy {
 
@@ -20,14 +21,18 @@ std::string_view to_string(FlowEventKind kind) {
 
 FlowLog::FlowLog(std::size_t capacity) : capacity_(capacity) { ring_.resize(capacity); }
 
-void FlowLog::publish(FlowEvent event) {
+void FlowLog::publish(FlowEvent&& event) {
     if (capacity_ == 0) return;
-    event.time = std::chrono::system_clock::now();
+    // The one allocation, outside the lock; the event is immutable once in the ring, but its
+    // sequence is only known under the lock, before anyone else can see it.
+    auto logged = std::make_shared<LoggedFlowEvent>(std::move(event));
+    logged->event.time = std::chrono::system_clock::now();
+    FlowEventPtr evicted;  // freed after the lock is released (when no reader holds it any more)
     std::map<std::uint64_t, std::function<void()>> to_wake;
     {
         std::lock_guard lock(mutex_);
-        event.sequence = ++last_;
-        ring_[(event.sequence - 1) % capacity_] = std::move(event);
+        logged->event.sequence = ++last_;
+        evicted = std::exchange(ring_[(last_ - 1) % capacity_], std::move(logged));
         // The flag spares the common case (no one waiting: subscribers behind, or none) the swap.
         if (has_waiters_.load(std::memory_order_relaxed)) {
             to_wake.swap(waiters_);
@@ -53,16 +58,16 @@ FlowLog::Batch FlowLog::read_after(std::uint64_t after, std::size_t max) const {
     return batch;
 }
 
-std::vector<FlowEvent> FlowLog::newest(std::size_t max, std::uint64_t before,
-                                       const std::function<bool(const FlowEvent&)>& keep) const {
-    std::vector<FlowEvent> found;
+std::vector<FlowEventPtr> FlowLog::newest(std::size_t max, std::uint64_t before,
+                                          const std::function<bool(const FlowEvent&)>& keep) const {
+    std::vector<FlowEventPtr> found;
     std::lock_guard lock(mutex_);
     if (capacity_ == 0) return found;
     const std::uint64_t oldest = last_ > capacity_ ? last_ - capacity_ + 1 : 1;
     std::uint64_t seq = (before == 0 || before > last_) ? last_ : before - 1;
     for (; seq >= oldest && seq > 0 && found.size() < max; --seq) {
-        const auto& event = ring_[(seq - 1) % capacity_];
-        if (keep(event)) found.push_back(event);
+        const auto& logged = ring_[(seq - 1) % capacity_];
+        if (keep(logged->event)) found.push_back(logged);
     }
     return found;
 }

@@ -2,6 +2,10 @@
 // The bounded in-memory log of flow events. Worker threads publish; subscribers read from a cursor
 // at their own pace. Publishing never waits for a subscriber: when one falls more than `capacity`
 // events behind, the oldest are overwritten and the reader is told how many it missed.
+//
+// The ring holds shared pointers to immutable events: a publisher builds its event outside the lock
+// and only swaps a pointer in under it; a reader copies pointers out, never strings, so the lock
+// the data-plane threads take is held for a moment whatever the subscribers do.
 
 #include <atomic>
 #include <cstdint>
@@ -20,18 +24,18 @@ public:
 
     // Assigns the next sequence number and the time, stores the event, and wakes the waiters.
     // A log of capacity 0 drops everything (events off).
-    void publish(FlowEvent event);
+    void publish(FlowEvent&& event);
     bool enabled() const { return capacity_ > 0; }
 
     struct Batch {
-        std::vector<FlowEvent> events;  // in sequence order
+        std::vector<FlowEventPtr> events;  // in sequence order
         std::uint64_t missed = 0;       // events after the cursor that were already overwritten
         std::uint64_t cursor = 0;       // pass back to read the next batch: the last sequence seen
     };
     // Events with sequence > after, at most `max`, oldest first.
     Batch read_after(std::uint64_t after, std::size_t max) const;
     // Every event still held, filtered and newest first, for listing; `before` 0 means from the newest.
-    std::vector<FlowEvent> newest(std::size_t max, std::uint64_t before,
+    std::vector<FlowEventPtr> newest(std::size_t max, std::uint64_t before,
                                   const std::function<bool(const FlowEvent&)>& keep) const;
 
     // Calls `wake` once, on the publishing thread, as soon as an event with sequence > after exists
@@ -51,7 +55,7 @@ public:
 private:
     const std::size_t capacity_;
     mutable std::mutex mutex_;
-    std::vector<FlowEvent> ring_;  // slot = (sequence - 1) % capacity
+    std::vector<FlowEventPtr> ring_;  // slot = (sequence - 1) % capacity
     std::uint64_t last_ = 0;       // sequence of the newest event
     std::atomic<bool> has_waiters_{false};
     std::map<std::uint64_t, std::function<void()>> waiters_;  // token -> wake; all wait for "newer than last_"

@@ -3,7 +3,11 @@
 
 #include "control/flow_filter.hpp"
 
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
 
 #include "control/flow_translation.hpp"
 
@@ -236,6 +240,120 @@ TEST(FlowTranslationTest, ExchangeDoneCarriesBytesDurationsAndAStartTime) {
     EXPECT_EQ(flow.started().nanos(), 500'000'000);
     EXPECT_EQ(flow.done().status(), 200u);
     EXPECT_EQ(flow.events_size(), 0);
+}
+
+
+// Every kind of event, with fields long enough for multi-byte lengths and large numbers.
+std::vector<FlowEvent> one_of_each_kind() {
+    std::vector<FlowEvent> events;
+    const auto add = [&](FlowEventKind kind) -> FlowEvent& {
+        auto& event = events.emplace_back(exchange_done("origin.example.com", "GET", 0, 0, 0));
+        event.kind = kind;
+        event.sequence = 1'000'000'000'000 + events.size();
+        event.time = std::chrono::system_clock::time_point(std::chrono::microseconds(1'700'000'000'123'456));
+        return event;
+    };
+    add(FlowEventKind::connection_opened).flow_id = 0;
+    {
+        auto& closed = add(FlowEventKind::connection_closed);
+        closed.client_rx = 1;
+        closed.client_tx = 1ull << 40;
+        closed.upstream_rx = 300;
+        closed.upstream_tx = 0;
+        closed.error = "reset by peer";
+    }
+    {
+        auto& decision = add(FlowEventKind::connect_decision);
+        decision.rule_id = "rule-7";
+        decision.action = proxy::ConnectAction::reject;
+        decision.status = 403;
+        decision.reason = "host matched *.example.com";
+        decision.mode = proxy::ConnectionMode::rejected;
+    }
+    {
+        auto& decision = add(FlowEventKind::connect_decision);
+        decision.action = proxy::ConnectAction::mitm;
+        decision.mode = proxy::ConnectionMode::mitm;
+    }
+    add(FlowEventKind::request_head).path = "/" + std::string(300, 'p') + "?q=1";  // a two-byte length
+    add(FlowEventKind::interim_response).status = 100;
+    add(FlowEventKind::response_head).status = 200;
+    {
+        auto& done = add(FlowEventKind::exchange_done);
+        done.status = 502;
+        done.request_bytes = 120;
+        done.response_bytes = 1 << 20;
+        done.time_to_first_byte = std::chrono::microseconds(1500);
+        done.duration = std::chrono::microseconds(2'500'000);
+        done.error = "origin went away";
+    }
+    {
+        auto& failure = add(FlowEventKind::tls_failure);
+        failure.server_name = "sni.example.com";
+        failure.upstream_side = true;
+        failure.error = std::string(200, 'e');
+        failure.mode = proxy::ConnectionMode::mitm;
+    }
+    events.emplace_back().kind = FlowEventKind::connection_opened;  // all defaults: empty strings, zeros
+    return events;
+}
+
+TEST(FlowTranslationTest, EncodedEventIsTheSerializedTranslationMadeOnce) {
+    for (auto& event : one_of_each_kind()) {
+        const proxy::LoggedFlowEvent logged{std::move(event)};
+        v1::FlowEvent expected;
+        to_proto(logged.event, expected);
+        const std::string& encoded = encoded_event(logged);
+        EXPECT_EQ(encoded, expected.SerializeAsString()) << expected.ShortDebugString();
+        EXPECT_EQ(&encoded_event(logged), &encoded) << "the cached bytes, not made again";
+    }
+}
+
+TEST(FlowTranslationTest, HandBuiltWatchResponseIsWhatSerializingTheMessageGives) {
+    std::vector<std::unique_ptr<proxy::LoggedFlowEvent>> logged;
+    for (auto& event : one_of_each_kind()) logged.push_back(std::make_unique<proxy::LoggedFlowEvent>(std::move(event)));
+
+    v1::Gap gap;
+    gap.set_missed(12345);
+    gap.set_resumed_at(1'000'000'000'001);
+    gap.set_server_restarted(true);
+
+    struct Case {
+        std::string log_id;
+        std::size_t events;  // the first n of the table
+        bool gap, caught_up;
+    };
+    const Case cases[] = {
+        {"0123456789abcdef", logged.size(), false, false}, {"0123456789abcdef", logged.size(), true, true},
+        {"0123456789abcdef", 1, true, false},              {"0123456789abcdef", 0, false, true},
+        {"0123456789abcdef", 0, true, false},              {"", 3, false, false},
+        {std::string(200, 'l'), 2, false, true},
+    };
+    for (const auto& c : cases) {
+        WatchResponseParts parts;
+        parts.log_id = c.log_id;
+        v1::WatchFlowsResponse expected;
+        expected.set_log_id(c.log_id);
+        for (std::size_t i = 0; i < c.events; ++i) {
+            parts.events.push_back(&encoded_event(*logged[i]));
+            to_proto(logged[i]->event, *expected.add_events());
+        }
+        if (c.gap) {
+            parts.gap = gap.SerializeAsString();
+            *expected.mutable_gap() = gap;
+        }
+        parts.caught_up = c.caught_up;
+        expected.set_caught_up(c.caught_up);
+
+        std::string built(parts.size(), '\0');
+        auto* begin = reinterpret_cast<std::uint8_t*>(built.data());
+        EXPECT_EQ(parts.write(begin), begin + built.size()) << "write() fills exactly size() bytes";
+        EXPECT_EQ(built, expected.SerializeAsString()) << expected.ShortDebugString();
+        v1::WatchFlowsResponse parsed;
+        ASSERT_TRUE(parsed.ParseFromString(built));
+        EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, expected))
+            << parsed.ShortDebugString() << "\nvs\n" << expected.ShortDebugString();
+    }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <grpcpp/support/channel_arguments.h>
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <functional>
 #include <optional>
 
@@ -18,10 +19,72 @@ namespace {
 
 using Reader = grpc::ClientReader<v1::WatchFlowsResponse>;
 
+// One thing a stream said, in the order the messages say it: each WatchFlowsResponse (a batch) is
+// a Gap when present, then its events, then caught_up when set.
+class Item {
+  public:
+    static Item of_gap(const v1::Gap& gap) {
+        Item item;
+        item.gap_ = gap;
+        return item;
+    }
+    static Item of_event(const v1::FlowEvent& event) {
+        Item item;
+        item.event_ = event;
+        return item;
+    }
+    static Item of_caught_up() {
+        Item item;
+        item.caught_up_ = true;
+        return item;
+    }
+
+    bool has_gap() const { return gap_.has_value(); }
+    bool has_event() const { return event_.has_value(); }
+    bool caught_up() const { return caught_up_; }
+    const v1::Gap& gap() const { return gap_.value(); }
+    const v1::FlowEvent& event() const { return event_.value(); }
+    std::string ShortDebugString() const {
+        if (gap_) return "gap { " + gap_->ShortDebugString() + " }";
+        if (event_) return "event { " + event_->ShortDebugString() + " }";
+        return "caught_up";
+    }
+
+  private:
+    std::optional<v1::Gap> gap_;
+    std::optional<v1::FlowEvent> event_;
+    bool caught_up_ = false;
+};
+
 struct Watch {
     std::unique_ptr<grpc::ClientContext> context;
     std::unique_ptr<Reader> reader;
     std::string log_id;  // from the messages read so far
+    std::deque<Item> pending;  // the rest of the last message read
+    std::size_t messages = 0, events = 0;
+
+    // The next item, reading a message when the last one is used up; false when the stream ended.
+    bool next(Item& item) {
+        v1::WatchFlowsResponse response;
+        while (pending.empty()) {
+            if (!reader->Read(&response)) return false;
+            ++messages;
+            EXPECT_FALSE(response.log_id().empty()) << "every message names the log";
+            if (!log_id.empty()) {
+                EXPECT_EQ(response.log_id(), log_id) << "the same on every message";
+            }
+            log_id = response.log_id();
+            EXPECT_TRUE(response.has_gap() || response.events_size() > 0 || response.caught_up())
+                << "an empty message: " << response.ShortDebugString();
+            if (response.has_gap()) pending.push_back(Item::of_gap(response.gap()));
+            for (const auto& event : response.events()) pending.push_back(Item::of_event(event));
+            events += response.events_size();
+            if (response.caught_up()) pending.push_back(Item::of_caught_up());
+        }
+        item = std::move(pending.front());
+        pending.pop_front();
+        return true;
+    }
 };
 
 std::string kind_of(const v1::FlowEvent& event) {
@@ -55,11 +118,10 @@ class FlowsServiceTest : public ControlFixture {
         *request.mutable_filter() = filter;
         request.set_since_sequence(proxy().flows().last_sequence());
         auto w = watch(request, test_token, limit, stub);
-        v1::WatchFlowsResponse response;
-        while (w.reader->Read(&response)) {
-            w.log_id = response.log_id();
-            if (response.caught_up()) return w;
-            ADD_FAILURE() << "before caught_up: " << response.ShortDebugString();
+        Item item;
+        while (w.next(item)) {
+            if (item.caught_up()) return w;
+            ADD_FAILURE() << "before caught_up: " << item.ShortDebugString();
         }
         ADD_FAILURE() << "the watch ended before it caught up: " << w.reader->Finish().error_message();
         return w;
@@ -69,12 +131,11 @@ class FlowsServiceTest : public ControlFixture {
     // the stream ends (its deadline), which the caller's assertions then show.
     static std::vector<v1::FlowEvent> read_events(Watch& w, const std::function<bool(const v1::FlowEvent&)>& last) {
         std::vector<v1::FlowEvent> events;
-        v1::WatchFlowsResponse response;
-        while (w.reader->Read(&response)) {
-            w.log_id = response.log_id();
-            if (response.has_gap()) ADD_FAILURE() << "unexpected gap: " << response.ShortDebugString();
-            if (!response.has_event()) continue;
-            events.push_back(response.event());
+        Item item;
+        while (w.next(item)) {
+            if (item.has_gap()) ADD_FAILURE() << "unexpected gap: " << item.ShortDebugString();
+            if (!item.has_event()) continue;
+            events.push_back(item.event());
             if (last(events.back())) return events;
         }
         ADD_FAILURE() << "the stream ended after " << kinds_of(events);
@@ -82,13 +143,12 @@ class FlowsServiceTest : public ControlFixture {
     }
 
     // Reads until caught_up, every event and gap in order.
-    static std::vector<v1::WatchFlowsResponse> read_until_caught_up(Watch& w) {
-        std::vector<v1::WatchFlowsResponse> items;
-        v1::WatchFlowsResponse response;
-        while (w.reader->Read(&response)) {
-            w.log_id = response.log_id();
-            if (response.caught_up()) return items;
-            items.push_back(response);
+    static std::vector<Item> read_until_caught_up(Watch& w) {
+        std::vector<Item> items;
+        Item item;
+        while (w.next(item)) {
+            if (item.caught_up()) return items;
+            items.push_back(std::move(item));
         }
         ADD_FAILURE() << "the stream ended before caught_up: " << w.reader->Finish().error_message();
         return items;
@@ -286,6 +346,34 @@ TEST_F(FlowsServiceTest, ResumedStreamContinuesExactlyAfterTheLastSequenceSeen) 
     EXPECT_EQ(expected.back(), start + 20);
 }
 
+TEST_F(FlowsServiceTest, AReplayComesAsOneBatchThatEndsWithCaughtUp) {
+    const auto start = proxy().flows().last_sequence();
+    for (int i = 0; i < 4; ++i) get("/bytes/10");
+    ASSERT_TRUE(wait_for_no_connections()) << "every connection_closed is in the log";
+    const auto end = proxy().flows().last_sequence();
+    ASSERT_EQ(end - start, 20u) << "4 connections of one exchange, 5 events each";
+
+    v1::WatchFlowsRequest replay;
+    replay.set_since_sequence(start);
+    auto w = watch(replay);
+    v1::WatchFlowsResponse response;
+    ASSERT_TRUE(w.reader->Read(&response));
+    EXPECT_FALSE(response.has_gap());
+    EXPECT_TRUE(response.caught_up()) << "the replay fits one batch, which reaches the live end";
+    ASSERT_EQ(response.events_size(), 20);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(response.events(i).sequence(), start + 1 + i);
+
+    // Live events after the replay come in later messages; caught_up is never said again.
+    get("/bytes/10");
+    std::uint64_t next = end + 1;
+    while (next <= end + 5 && w.reader->Read(&response)) {
+        EXPECT_FALSE(response.caught_up());
+        EXPECT_FALSE(response.has_gap());
+        for (const auto& event : response.events()) EXPECT_EQ(event.sequence(), next++);
+    }
+    EXPECT_EQ(next, end + 6);
+}
+
 TEST_F(FlowsServiceTest, ResumeWithAnotherServersLogIdStartsOverWithAGap) {
     get("/bytes/10");
     ASSERT_TRUE(wait_for_no_connections()) << "the connection's events are all in the log";
@@ -310,7 +398,7 @@ TEST_F(FlowsServiceTest, ResumeWithAnotherServersLogIdStartsOverWithAGap) {
     EXPECT_TRUE(items[0].gap().server_restarted());
     EXPECT_EQ(items[0].gap().missed(), 0u);
     EXPECT_EQ(items[0].gap().resumed_at(), 1u);
-    EXPECT_EQ(items[0].log_id(), control().context().log_id);
+    EXPECT_EQ(w.log_id, control().context().log_id);
     ASSERT_TRUE(items[1].has_event());
     EXPECT_EQ(items[1].event().sequence(), 1u);
     EXPECT_EQ(items.size(), 1 + proxy().flows().last_sequence());
@@ -425,11 +513,13 @@ TEST_F(FlowsServiceTest, StoppingTheServerEndsAnOpenStream) {
     auto w = watch_from_now();
     EXPECT_EQ(proxy().flows().subscribers.load(), 1u);
     get("/bytes/10");  // events flow while the stream is open
-    control().stop();
-    v1::WatchFlowsResponse response;
-    while (w.reader->Read(&response)) {
+    control().stop();  // returns: the stream does not hold the server up
+    Item item;
+    while (w.next(item)) {
     }
-    EXPECT_FALSE(w.reader->Finish().ok());
+    const auto status = w.reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    EXPECT_NE(status.error_message().find("stopping"), std::string::npos) << "ended by the service, not the deadline";
     EXPECT_EQ(proxy().flows().subscribers.load(), 0u) << "the stream unsubscribed";
 }
 
@@ -476,18 +566,18 @@ TEST_F(SmallFlowLogTest, SlowSubscriberIsToldWhatItMissedAndNeverSlowsTheProxy) 
     ASSERT_GE(end - start, 3u * requests);
 
     std::uint64_t missed = 0, delivered = 0, gaps = 0, next = start + 1;
-    v1::WatchFlowsResponse response;
-    while (next <= end && w.reader->Read(&response)) {
-        if (response.has_gap()) {
+    Item item;
+    while (next <= end && w.next(item)) {
+        if (item.has_gap()) {
             ++gaps;
-            EXPECT_FALSE(response.gap().server_restarted());
-            EXPECT_EQ(response.gap().resumed_at(), next + response.gap().missed());
-            missed += response.gap().missed();
-            next += response.gap().missed();
+            EXPECT_FALSE(item.gap().server_restarted());
+            EXPECT_EQ(item.gap().resumed_at(), next + item.gap().missed());
+            missed += item.gap().missed();
+            next += item.gap().missed();
             continue;
         }
-        ASSERT_TRUE(response.has_event()) << response.ShortDebugString();
-        ASSERT_EQ(response.event().sequence(), next) << "in order, every gap reported";
+        ASSERT_TRUE(item.has_event()) << item.ShortDebugString();
+        ASSERT_EQ(item.event().sequence(), next) << "in order, every gap reported";
         ++next;
         ++delivered;
     }

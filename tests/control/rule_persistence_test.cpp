@@ -337,3 +337,22 @@ TEST(RuleFileCrash, KilledWriterNeverLeavesATornFile) {
 
 }  // namespace
 }  // namespace mproxy::test
+
+namespace mproxy::test {
+namespace {
+
+TEST(RuleStoreLoading, TemporariesOfAKilledWriterAreRemovedAndOthersKept) {
+    TemporaryDirectory dir;
+    const auto file = dir.path() / "rules.json";
+    write_text(dir.path() / ".rules.json.Ab3dEf", "{\"rules\": [ {\"id\"");  // a writer died here
+    write_text(dir.path() / ".rules.json.keep-me-please", "not ours");
+    write_text(dir.path() / "ca.pem", "not ours either");
+    auto book = empty_book();
+    control::RuleStore store(book, proxy::ConnectAction::tunnel, file.string());
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / ".rules.json.Ab3dEf"));
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / ".rules.json.keep-me-please"));
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "ca.pem"));
+}
+
+}  // namespace
+}  // namespace mproxy::test

@@ -19,8 +19,7 @@ namespace {
 v1::Rule host_rule(const std::string& id, const std::string& host, v1::Action action) {
     v1::Rule rule;
     rule.set_id(id);
-    rule.set_enabled(
-        true);  // proto3's default is false, and UpdateRule and ReplaceRules take it as given
+    rule.set_enabled(true);
     rule.mutable_match()->add_hosts(host);
     rule.set_action(action);
     return rule;
@@ -356,6 +355,22 @@ TEST_F(RulesServiceTest, ReplaceRulesKeepsVersionsOfUnchangedRules) {
     ASSERT_TRUE(replace({}, &response).ok());
     EXPECT_EQ(response.rules_size(), 0);
     EXPECT_EQ(list_rules().rules_size(), 0);
+}
+
+TEST_F(RulesServiceTest, ARuleThatDoesNotSayEnabledIsInForce) {
+    v1::ReplaceRulesRequest replace;
+    auto* rule = replace.add_rules();
+    rule->set_id("silent");
+    rule->mutable_match()->add_hosts("127.0.0.1");
+    rule->set_action(v1::ACTION_REJECT);
+    ASSERT_FALSE(rule->has_enabled());
+    v1::ReplaceRulesResponse replaced;
+    ASSERT_TRUE(rules->ReplaceRules(call().get(), replace, &replaced).ok());
+    ASSERT_EQ(replaced.rules_size(), 1);
+    EXPECT_TRUE(replaced.rules(0).enabled());
+    RawResponse reply;
+    auto client = open_connect(origin.authority(), reply);
+    EXPECT_EQ(reply.status, 403);
 }
 
 TEST_F(RulesServiceTest, ExplainDecisionValidatesItsArguments) {

@@ -79,7 +79,10 @@ TEST_F(ServerServiceTest, TotalsFollowTrafficAndRules) {
     v1::ServerTotals totals;
     ASSERT_TRUE(eventually([&] {
         totals = info().totals();
-        return totals.upstream_rx_bytes() == origin.bytes_written() && totals.upstream_tx_bytes() == origin.bytes_read();
+        // The proxy counts an exchange once it has relayed the end of the response, which can be
+        // a moment after curl has read it: wait for that too.
+        return totals.upstream_rx_bytes() == origin.bytes_written() && totals.upstream_tx_bytes() == origin.bytes_read() &&
+               totals.exchanges() == before.exchanges() + 2;
     })) << totals.DebugString() << "origin wrote " << origin.bytes_written() << " read " << origin.bytes_read();
     EXPECT_EQ(totals.connections_opened(), before.connections_opened() + 2);
     EXPECT_EQ(totals.connections_live(), 1u);

@@ -23,8 +23,8 @@ TEST(FlowLog, NumbersEventsFromOneAndReadsThemInOrder) {
     EXPECT_EQ(batch.missed, 0u);
     EXPECT_EQ(batch.cursor, 5u);
     for (std::uint64_t i = 0; i < 5; ++i) {
-        EXPECT_EQ(batch.events[i].sequence, i + 1);
-        EXPECT_EQ(batch.events[i].connection_id, i + 1);
+        EXPECT_EQ(batch.events[i]->event.sequence, i + 1);
+        EXPECT_EQ(batch.events[i]->event.connection_id, i + 1);
     }
     EXPECT_EQ(log.last_sequence(), 5u);
 }
@@ -34,11 +34,11 @@ TEST(FlowLog, ReadsInBatchesFromACursor) {
     for (std::uint64_t i = 1; i <= 10; ++i) log.publish(event_for(i));
     auto batch = log.read_after(3, 4);
     ASSERT_EQ(batch.events.size(), 4u);
-    EXPECT_EQ(batch.events.front().sequence, 4u);
+    EXPECT_EQ(batch.events.front()->event.sequence, 4u);
     EXPECT_EQ(batch.cursor, 7u);
     batch = log.read_after(batch.cursor, 100);
     ASSERT_EQ(batch.events.size(), 3u);
-    EXPECT_EQ(batch.events.back().sequence, 10u);
+    EXPECT_EQ(batch.events.back()->event.sequence, 10u);
     EXPECT_TRUE(log.read_after(10, 100).events.empty());
 }
 
@@ -48,7 +48,7 @@ TEST(FlowLog, AReaderBehindTheRingIsToldHowManyItMissed) {
     const auto batch = log.read_after(2, 100);
     EXPECT_EQ(batch.missed, 4u);  // 3, 4, 5 and 6 were overwritten
     ASSERT_EQ(batch.events.size(), 4u);
-    EXPECT_EQ(batch.events.front().sequence, 7u);
+    EXPECT_EQ(batch.events.front()->event.sequence, 7u);
     EXPECT_EQ(batch.cursor, 10u);
 }
 
@@ -66,11 +66,25 @@ TEST(FlowLog, NewestListsFilteredEventsNewestFirstAndPages) {
     const auto odd = [](const FlowEvent& e) { return e.connection_id == 1; };
     auto page = log.newest(3, 0, odd);
     ASSERT_EQ(page.size(), 3u);
-    EXPECT_EQ(page[0].sequence, 19u);
-    EXPECT_EQ(page[2].sequence, 15u);
-    page = log.newest(3, page.back().sequence, odd);
+    EXPECT_EQ(page[0]->event.sequence, 19u);
+    EXPECT_EQ(page[2]->event.sequence, 15u);
+    page = log.newest(3, page.back()->event.sequence, odd);
     ASSERT_EQ(page.size(), 3u);
-    EXPECT_EQ(page[0].sequence, 13u);
+    EXPECT_EQ(page[0]->event.sequence, 13u);
+}
+
+TEST(FlowLog, AnEventReadStaysIntactAfterTheRingOverwritesIt) {
+    FlowLog log(2);
+    FlowEvent first = event_for(1);
+    first.host = std::string(100, 'h');  // past the small-string buffer: a real allocation
+    log.publish(std::move(first));
+    const auto held = log.read_after(0, 1);
+    ASSERT_EQ(held.events.size(), 1u);
+    for (std::uint64_t i = 2; i <= 5; ++i) log.publish(event_for(i));
+    EXPECT_EQ(log.read_after(0, 10).missed, 3u) << "event 1 is gone from the ring";
+    EXPECT_EQ(held.events[0]->event.sequence, 1u);
+    EXPECT_EQ(held.events[0]->event.host, std::string(100, 'h'));
+    EXPECT_NE(held.events[0]->event.time.time_since_epoch().count(), 0);
 }
 
 TEST(FlowLog, AWaiterIsWokenOnceByTheNextEvent) {
@@ -125,7 +139,7 @@ TEST(FlowLog, ConcurrentPublishersNeverLoseOrRepeatASequence) {
     while (cursor < std::uint64_t{threads} * per_thread) {
         const auto batch = log.read_after(cursor, 1000);
         ASSERT_EQ(batch.missed, 0u);
-        for (const auto& e : batch.events) ASSERT_EQ(e.sequence, expected++);
+        for (const auto& e : batch.events) ASSERT_EQ(e->event.sequence, expected++);
         cursor = batch.cursor;
     }
     for (auto& p : publishers) p.join();

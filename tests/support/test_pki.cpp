@@ -173,7 +173,7 @@ CertifiedKey TestPki::issue(const ServerCertificateSpec& spec) const {
     check(X509_set_issuer_name(leaf, X509_get_subject_name(ca)), "setting the issuer");
     add_extension(leaf, ca, NID_basic_constraints, "critical,CA:FALSE");
     add_extension(leaf, ca, NID_key_usage, "critical,digitalSignature");
-    add_extension(leaf, ca, NID_ext_key_usage, "serverAuth");
+    add_extension(leaf, ca, NID_ext_key_usage, spec.client_auth ? "serverAuth,clientAuth" : "serverAuth");
     const std::string alt_names = join_alt_names(spec);
     if (!alt_names.empty()) add_extension(leaf, ca, NID_subject_alt_name, alt_names);
     add_extension(leaf, ca, NID_subject_key_identifier, "hash");

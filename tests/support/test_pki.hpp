@@ -24,6 +24,7 @@ struct ServerCertificateSpec {
     std::vector<std::string> ip_addresses;  // subjectAltName IP entries, "127.0.0.1", "::1"
     std::chrono::seconds not_before{-std::chrono::hours(1)};
     std::chrono::seconds not_after{std::chrono::hours(24 * 30)};
+    bool client_auth = false;  // also usable as a TLS client certificate
 };
 
 class TestPki {
