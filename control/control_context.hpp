@@ -3,6 +3,7 @@
 // state. Built by ControlServer, shared (by reference) with each service.
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,12 +20,27 @@ struct ListenerInfo {
 };
 
 struct ControlContext {
+    ControlContext(proxy::ProxyServer& p, RuleStore& r, const Authenticator& a, TrafficSampler& t, std::string id)
+        : proxy(p), rules(r), auth(a), traffic(t), log_id(std::move(id)) {}
+
     proxy::ProxyServer& proxy;
     RuleStore& rules;
     const Authenticator& auth;
     TrafficSampler& traffic;
     std::string log_id;  // names this process's flow log: random, made at start
-    std::vector<ListenerInfo> listeners;
+    // Filled in once the control port is bound, while calls may already run: read and write them
+    // through these two, under the lock.
+    std::vector<ListenerInfo> listeners() const {
+        std::lock_guard lock(listeners_mutex);
+        return listeners_;
+    }
+    void set_listeners(std::vector<ListenerInfo> listeners) {
+        std::lock_guard lock(listeners_mutex);
+        listeners_ = std::move(listeners);
+    }
+
+    mutable std::mutex listeners_mutex;
+    std::vector<ListenerInfo> listeners_;
 };
 
 }  // namespace mproxy::control

@@ -64,8 +64,8 @@ ControlServer::ControlServer(ControlConfig config, proxy::ProxyServer& proxy)
     rules_ = std::make_unique<RuleStore>(proxy.rules(), proxy.config().connect_action,
                                          rules_file_for(config_, proxy.config()), config_.seed_rules);
     traffic_ = std::make_unique<TrafficSampler>(proxy.connections());
-    context_ = std::unique_ptr<ControlContext>(
-        new ControlContext{proxy, *rules_, *auth_, *traffic_, random_log_id(), config_.other_listeners});
+    context_ = std::make_unique<ControlContext>(proxy, *rules_, *auth_, *traffic_, random_log_id());
+    context_->set_listeners(config_.other_listeners);
 }
 
 ControlServer::~ControlServer() { stop(); }
@@ -93,13 +93,15 @@ void ControlServer::start() {
         services_.clear();
         throw std::runtime_error("cannot listen on " + config_.listen + " for the control plane (address taken or invalid)");
     }
+    // The proxy and control addresses are known only now that both are bound; a restart of the
+    // control server builds the list afresh.
     const auto host = config_.listen.substr(0, config_.listen.rfind(':'));
-    context_->listeners.insert(context_->listeners.begin(), ListenerInfo{"control", host + ":" + std::to_string(port_)});
     const auto proxy_endpoint = proxy_.endpoint();
-    context_->listeners.insert(context_->listeners.begin(),
-                               ListenerInfo{"proxy", proxy::Authority{proxy_endpoint.address().to_string(),
-                                                                      proxy_endpoint.port()}
-                                                         .to_string()});
+    std::vector<ListenerInfo> listeners{
+        {"proxy", proxy::Authority{proxy_endpoint.address().to_string(), proxy_endpoint.port()}.to_string()},
+        {"control", host + ":" + std::to_string(port_)}};
+    listeners.insert(listeners.end(), config_.other_listeners.begin(), config_.other_listeners.end());
+    context_->set_listeners(std::move(listeners));
 }
 
 void ControlServer::stop() {

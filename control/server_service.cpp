@@ -69,7 +69,7 @@ public:
             *response->mutable_started() = TimeUtil::NanosecondsToTimestamp(nanoseconds(started.time_since_epoch()));
             *response->mutable_uptime() = TimeUtil::NanosecondsToDuration(
                 nanoseconds(std::max(now - started, std::chrono::system_clock::duration::zero())));
-            for (const auto& listener : ctx_.listeners) {
+            for (const auto& listener : ctx_.listeners()) {
                 auto& out = *response->add_listeners();
                 out.set_name(listener.name);
                 out.set_address(listener.address);

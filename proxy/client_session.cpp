@@ -48,12 +48,10 @@ namespace {
 std::unique_ptr<ConnectionRecord> open_record(Worker& worker, const tcp::socket& socket, std::string& address,
                                               asio::ip::address& ip) {
     address = endpoint_text(socket, ip);
-    auto record = worker.registry().open(address, ip.to_string());
     // CloseConnection comes from a control-plane thread: the session is ended on its own.
-    record->set_closer([&worker, id = record->id()] {
+    return worker.registry().open(address, ip.to_string(), [&worker](std::uint64_t id) {
         asio::post(worker.context(), [&worker, id] { worker.abort_session(id); });
     });
-    return record;
 }
 }  // namespace
 
@@ -387,7 +385,9 @@ awaitable<std::optional<bool>> ClientSession::apply_rules_to_request(const Reque
     options_ = {};
     if (rules->rules().empty()) co_return std::nullopt;  // the default action says nothing about plain requests
     const auto decision = rules->decide(origin, client_ip_);
-    if (decision.rule_index) flow_.decision(origin, decision, request.method);
+    // The default action is what a CONNECT gets; a plain request is only ever refused by a rule.
+    if (!decision.rule_index) co_return std::nullopt;
+    flow_.decision(origin, decision, request.method);
     options_ = decision.options;
     if (decision.action != ConnectAction::reject) co_return std::nullopt;
     spdlog::info("conn={} {} {} refused by policy ({})", record_->id(), request.method, origin.to_string(),

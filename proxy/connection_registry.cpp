@@ -15,8 +15,12 @@ std::string_view to_string(ConnectionMode mode) {
 }
 
 ConnectionRecord::ConnectionRecord(ConnectionRegistry& registry, std::uint64_t id, std::string client,
-                                   std::string client_ip)
-    : registry_(registry), id_(id), client_(std::move(client)), client_ip_(std::move(client_ip)) {}
+                                   std::string client_ip, Closer closer)
+    : registry_(registry),
+      id_(id),
+      client_(std::move(client)),
+      client_ip_(std::move(client_ip)),
+      closer_(std::move(closer)) {}
 
 ConnectionRecord::~ConnectionRecord() {
     std::string target;
@@ -59,10 +63,12 @@ ConnectionSnapshot ConnectionRecord::snapshot_locked() const {
     return s;
 }
 
-std::unique_ptr<ConnectionRecord> ConnectionRegistry::open(std::string client_address, std::string client_ip) {
+std::unique_ptr<ConnectionRecord> ConnectionRegistry::open(std::string client_address, std::string client_ip,
+                                                           ConnectionRecord::Closer closer) {
     std::lock_guard lock(mutex_);
     const auto id = next_id_++;
-    auto record = std::make_unique<ConnectionRecord>(*this, id, std::move(client_address), std::move(client_ip));
+    auto record = std::make_unique<ConnectionRecord>(*this, id, std::move(client_address), std::move(client_ip),
+                                                     std::move(closer));
     live_.emplace(id, record.get());
     return record;
 }
@@ -90,7 +96,7 @@ bool ConnectionRegistry::close(std::uint64_t id) {
     const auto found = live_.find(id);
     if (found == live_.end()) return false;
     // Under the lock the record cannot be destroyed; the closer only posts to its thread.
-    if (found->second->closer_) found->second->closer_();
+    if (found->second->closer_) found->second->closer_(id);
     return true;
 }
 
@@ -99,7 +105,7 @@ std::size_t ConnectionRegistry::close_if(const std::function<bool(const Connecti
     std::size_t closed = 0;
     for (const auto& [id, record] : live_) {
         if (!select(record->snapshot_locked())) continue;
-        if (record->closer_) record->closer_();
+        if (record->closer_) record->closer_(id);
         ++closed;
     }
     return closed;

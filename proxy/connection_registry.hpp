@@ -36,7 +36,12 @@ class ConnectionRegistry;
 // which happens once per request at most.
 class ConnectionRecord {
 public:
-    ConnectionRecord(ConnectionRegistry& registry, std::uint64_t id, std::string client, std::string client_ip);
+    // How another thread ends this connection (CloseConnection): must only post to the connection's
+    // own thread; it gets the connection's id.
+    using Closer = std::function<void(std::uint64_t)>;
+
+    ConnectionRecord(ConnectionRegistry& registry, std::uint64_t id, std::string client, std::string client_ip,
+                     Closer closer);
     ~ConnectionRecord();  // deregisters and folds its counters into the registry's traffic totals
     ConnectionRecord(const ConnectionRecord&) = delete;
     ConnectionRecord& operator=(const ConnectionRecord&) = delete;
@@ -45,9 +50,6 @@ public:
     ConnectionCounters& counters() { return counters_; }
     void set_target(std::string target);
     void set_mode(ConnectionMode mode);
-    // How another thread ends this connection (CloseConnection): must only post to the connection's
-    // own thread. Set once by the session before anyone can look the record up.
-    void set_closer(std::function<void()> closer) { closer_ = std::move(closer); }
 
 private:
     friend class ConnectionRegistry;
@@ -57,7 +59,7 @@ private:
     const std::uint64_t id_;
     const std::string client_;
     const std::string client_ip_;
-    std::function<void()> closer_;
+    const Closer closer_;  // set before the record is visible to other threads
     const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     ConnectionCounters counters_;
     std::string target_;  // guarded by registry_.mutex_
@@ -67,7 +69,8 @@ private:
 class ConnectionRegistry {
 public:
     // The record lives as long as the session holds it; destroying it removes the entry.
-    std::unique_ptr<ConnectionRecord> open(std::string client_address, std::string client_ip);
+    std::unique_ptr<ConnectionRecord> open(std::string client_address, std::string client_ip,
+                                           ConnectionRecord::Closer closer = {});
 
     std::vector<ConnectionSnapshot> snapshot() const;
     std::size_t live() const;

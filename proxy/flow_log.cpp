@@ -60,14 +60,31 @@ FlowLog::Batch FlowLog::read_after(std::uint64_t after, std::size_t max) const {
 
 std::vector<FlowEventPtr> FlowLog::newest(std::size_t max, std::uint64_t before,
                                           const std::function<bool(const FlowEvent&)>& keep) const {
-    std::vector<FlowEventPtr> found;
-    std::lock_guard lock(mutex_);
+    // Pointers are copied out a chunk at a time and filtered outside the lock, so a listing over a
+    // large log never holds up the I/O threads that publish for more than one short chunk.
+    constexpr std::size_t chunk_size = 1024;
+    std::vector<FlowEventPtr> found, chunk;
     if (capacity_ == 0) return found;
-    const std::uint64_t oldest = last_ > capacity_ ? last_ - capacity_ + 1 : 1;
-    std::uint64_t seq = (before == 0 || before > last_) ? last_ : before - 1;
-    for (; seq >= oldest && seq > 0 && found.size() < max; --seq) {
-        const auto& logged = ring_[(seq - 1) % capacity_];
-        if (keep(logged->event)) found.push_back(logged);
+    std::uint64_t seq = 0;
+    {
+        std::lock_guard lock(mutex_);
+        seq = (before == 0 || before > last_) ? last_ : before - 1;
+    }
+    chunk.reserve(chunk_size);
+    while (seq > 0 && found.size() < max) {
+        chunk.clear();
+        {
+            std::lock_guard lock(mutex_);
+            const std::uint64_t oldest = last_ > capacity_ ? last_ - capacity_ + 1 : 1;
+            for (; seq >= oldest && seq > 0 && chunk.size() < chunk_size; --seq)
+                chunk.push_back(ring_[(seq - 1) % capacity_]);
+            if (seq < oldest) seq = 0;  // overwritten meanwhile, or the end of the log: stop after this chunk
+        }
+        if (chunk.empty()) break;
+        for (auto& logged : chunk) {
+            if (found.size() >= max) break;
+            if (keep(logged->event)) found.push_back(std::move(logged));
+        }
     }
     return found;
 }

@@ -49,6 +49,9 @@ public:
     std::size_t capacity() const { return capacity_; }
 
     // For the metrics: subscribers count themselves here.
+    // Exchange ids, unique for the life of the process (1, 2, 3, ... across all connections).
+    std::uint64_t next_flow_id() { return next_flow_id_.fetch_add(1, std::memory_order_relaxed); }
+
     std::atomic<std::uint64_t> subscribers{0};
     std::atomic<std::uint64_t> dropped_to_subscribers{0};
 
@@ -58,6 +61,7 @@ private:
     std::vector<FlowEventPtr> ring_;  // slot = (sequence - 1) % capacity
     std::uint64_t last_ = 0;       // sequence of the newest event
     std::atomic<bool> has_waiters_{false};
+    std::atomic<std::uint64_t> next_flow_id_{1};
     std::map<std::uint64_t, std::function<void()>> waiters_;  // token -> wake; all wait for "newer than last_"
     std::uint64_t next_token_ = 1;
 };

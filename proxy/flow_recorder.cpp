@@ -61,8 +61,7 @@ void FlowRecorder::decision(const Authority& target, const RuleDecision& decisio
 }
 
 void FlowRecorder::request_head(const RequestHead& request, const Authority& origin) {
-    // Flow ids are unique per server: the connection id in the high bits, its exchange count low.
-    flow_id_ = (connection_id_ << 20) | (++flows_ & 0xfffff);
+    flow_id_ = log_.next_flow_id();
     origin_ = origin;
     if (!log_.enabled()) return;
     method_ = request.method;

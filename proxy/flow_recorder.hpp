@@ -43,7 +43,6 @@ private:
     const std::string client_;
     ConnectionMode mode_ = ConnectionMode::plain;
     std::uint64_t flow_id_ = 0;
-    std::uint64_t flows_ = 0;
     Authority origin_;
     std::string method_, path_;
 };

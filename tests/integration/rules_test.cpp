@@ -70,6 +70,26 @@ TEST_F(RulesTest, RulesForOtherPortsLeavePlainRequestsAlone) {
     EXPECT_EQ(get.response_code(), 200);
 }
 
+TEST_F(RulesTest, TheDefaultActionNeverRefusesAPlainRequest) {
+    // The default is what a CONNECT gets; with or without unrelated rules, plain requests pass.
+    auto compiled = proxy::RuleSet::compile({}, proxy::ConnectAction::reject, 1);
+    proxy().rules().publish(std::get<std::shared_ptr<const proxy::RuleSet>>(compiled));
+    CurlTransfer get;
+    get.url(origin.url("/bytes/10"));
+    route(get, ClientRoute::absolute_form);
+    ASSERT_EQ(get.perform(), CURLE_OK) << get.error_text();
+    EXPECT_EQ(get.response_code(), 200);
+    auto unrelated = origin_rule("elsewhere", proxy::ConnectAction::tunnel);
+    unrelated.match.hosts = {"elsewhere.example"};
+    compiled = proxy::RuleSet::compile({unrelated}, proxy::ConnectAction::reject, 2);
+    proxy().rules().publish(std::get<std::shared_ptr<const proxy::RuleSet>>(compiled));
+    ASSERT_EQ(get.perform(), CURLE_OK) << get.error_text();
+    EXPECT_EQ(get.response_code(), 200);
+    RawResponse reply;
+    auto client = open_connect(origin.authority(), reply);
+    EXPECT_EQ(reply.status, 403) << "a CONNECT still gets the default action";
+}
+
 TEST_F(RulesTest, APublishedChangeAppliesToTheNextRequestOnTheSameConnection) {
     CurlTransfer get;  // one curl handle: the second request reuses its connection
     get.url(origin.url("/bytes/10"));

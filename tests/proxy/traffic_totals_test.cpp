@@ -53,13 +53,16 @@ TEST(ConnectionRegistry, AClosedConnectionsCountersAreKeptInTheTotals) {
 
 TEST(ConnectionRegistry, CloseCallsTheConnectionsCloserAndSaysWhenThereIsNone) {
     ConnectionRegistry registry;
-    auto a = registry.open("192.0.2.1:1", "192.0.2.1");
-    auto b = registry.open("192.0.2.2:2", "192.0.2.2");
     int a_closed = 0, b_closed = 0;
-    a->set_closer([&] { ++a_closed; });
-    b->set_closer([&] { ++b_closed; });
+    std::uint64_t closed_id = 0;
+    auto a = registry.open("192.0.2.1:1", "192.0.2.1", [&](std::uint64_t id) {
+        ++a_closed;
+        closed_id = id;
+    });
+    auto b = registry.open("192.0.2.2:2", "192.0.2.2", [&](std::uint64_t) { ++b_closed; });
     EXPECT_TRUE(registry.close(a->id()));
     EXPECT_EQ(a_closed, 1);
+    EXPECT_EQ(closed_id, a->id());
     EXPECT_FALSE(registry.close(9999));
     const auto n = registry.close_if([](const ConnectionSnapshot& c) { return c.client_ip == "192.0.2.2"; });
     EXPECT_EQ(n, 1u);
