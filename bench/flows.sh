@@ -26,8 +26,10 @@ proxy_url=http://127.0.0.1:$PROXY_PORT/1k
 # start_subscribers N SECONDS WARMUP: N subscribers on LOAD_CORE in the background, counting for
 # SECONDS after WARMUP; sets SUBSCRIBERS_PID, their summary goes to SUBSCRIBERS_OUT.
 SUBSCRIBERS_OUT=$BENCH_TMP/flow-subscribers.out
+# BENCH_FLOWS_SUBSCRIBER_NICE=19 runs them below wrk and nginx, to tell mproxy's own cost apart from
+# the subscribers' parsing competing with the load on a two-core machine (they may then miss events).
 start_subscribers() {
-    taskset -c "$LOAD_CORE" "$subscriber" --server "127.0.0.1:$PROXY_CONTROL_PORT" --token-file "$PROXY_TOKEN_FILE" \
+    nice -n "${BENCH_FLOWS_SUBSCRIBER_NICE:-0}" taskset -c "$LOAD_CORE" "$subscriber" --server "127.0.0.1:$PROXY_CONTROL_PORT" --token-file "$PROXY_TOKEN_FILE" \
         --subscribers "$1" --seconds "$2" --warmup "$3" >"$SUBSCRIBERS_OUT" &
     SUBSCRIBERS_PID=$!
     track_pid "$SUBSCRIBERS_PID"
