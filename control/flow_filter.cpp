@@ -1,12 +1,9 @@
 #include "control/flow_filter.hpp"
 
-#include <boost/asio/ip/address.hpp>
-
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 
 #include "control/enum_translation.hpp"
+#include "proxy/host_glob.hpp"
 
 namespace mproxy::control {
 
@@ -35,27 +32,6 @@ std::string indexed(std::string_view name, int index) {
     return std::string(name) + "[" + std::to_string(index) + "]";
 }
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-// The address part of "ip:port" or "[ipv6]:port"; IPv4-mapped IPv6 addresses count as IPv4, so a
-// dual-stack listener's clients match IPv4 networks.
-std::optional<boost::asio::ip::address> client_address(const std::string& client) {
-    std::string_view text = client;
-    if (!text.empty() && text.front() == '[') {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos) return std::nullopt;
-        text = text.substr(1, close - 1);
-    } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos && text.find(':') == colon) {
-        text = text.substr(0, colon);
-    }
-    boost::system::error_code error;
-    auto address = boost::asio::ip::make_address(text, error);
-    if (error) return std::nullopt;
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
-    return address;
-}
-
 // Bytes an event accounts for: an exchange's request and response, a connection's client side
 // (its upstream side carries the same payload again, so adding it would count it twice).
 std::optional<std::uint64_t> carried_bytes(const proxy::FlowEvent& event) {
@@ -68,32 +44,9 @@ std::optional<std::uint64_t> carried_bytes(const proxy::FlowEvent& event) {
 
 }  // namespace
 
-bool host_glob_matches(std::string_view pattern, std::string_view host) {
-    // Greedy with one backtrack point: the last '*' seen absorbs one more character on a mismatch.
-    std::size_t p = 0, h = 0;
-    std::size_t star = std::string_view::npos, star_h = 0;
-    while (h < host.size()) {
-        if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == lower(host[h]))) {
-            ++p;
-            ++h;
-        } else if (p < pattern.size() && pattern[p] == '*') {
-            star = p++;
-            star_h = h;
-        } else if (star != std::string_view::npos) {
-            p = star + 1;
-            h = ++star_h;
-        } else {
-            return false;
-        }
-    }
-    while (p < pattern.size() && pattern[p] == '*') ++p;
-    return p == pattern.size();
-}
-
 grpc::Status FlowFilter::compile(const v1::FlowFilter& message, FlowFilter& out) {
     FlowFilter filter;
     filter.host_glob_ = message.host_glob();
-    std::transform(filter.host_glob_.begin(), filter.host_glob_.end(), filter.host_glob_.begin(), lower);
 
     for (int i = 0; i < message.methods_size(); ++i) {
         if (message.methods(i).empty()) return invalid(indexed("methods", i), "empty method name");
@@ -116,32 +69,11 @@ grpc::Status FlowFilter::compile(const v1::FlowFilter& message, FlowFilter& out)
     }
 
     if (!message.client_cidr().empty()) {
-        const std::string& text = message.client_cidr();
-        const auto slash = text.find('/');
-        boost::system::error_code error;
-        auto address = boost::asio::ip::make_address(text.substr(0, slash), error);
-        if (error) return invalid("client_cidr", "\"" + text + "\" is not an address or network");
-        if (address.is_v6() && address.to_v6().is_v4_mapped())
-            address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
-        Network network;
-        network.v4 = address.is_v4();
-        const unsigned width = network.v4 ? 32 : 128;
-        network.prefix = width;
-        if (slash != std::string::npos) {
-            const char* first = text.data() + slash + 1;
-            const char* last = text.data() + text.size();
-            const auto [end, ec] = std::from_chars(first, last, network.prefix);
-            if (ec != std::errc() || end != last || first == last || network.prefix > width)
-                return invalid("client_cidr", "\"" + text + "\" has a bad prefix length (0.." +
-                                                  std::to_string(width) + ")");
-        }
-        if (network.v4) {
-            const auto bytes = address.to_v4().to_bytes();
-            std::copy(bytes.begin(), bytes.end(), network.bytes.begin());
-        } else {
-            network.bytes = address.to_v6().to_bytes();
-        }
-        filter.client_network_ = network;
+        auto network = proxy::IpNetwork::parse(message.client_cidr());
+        if (network.index() == 1)
+            return invalid("client_cidr", "\"" + message.client_cidr() + "\" is not an address or network: " +
+                                              std::get<1>(network));
+        filter.client_network_ = std::get<0>(network);
     }
 
     filter.connection_id_ = message.connection_id();
@@ -163,24 +95,6 @@ grpc::Status FlowFilter::compile(const v1::FlowFilter& message, FlowFilter& out)
     return grpc::Status::OK;
 }
 
-bool FlowFilter::contains(const Network& network, const std::string& client) {
-    const auto address = client_address(client);
-    if (!address || address->is_v4() != network.v4) return false;
-    std::array<unsigned char, 16> bytes{};
-    if (network.v4) {
-        const auto v4 = address->to_v4().to_bytes();
-        std::copy(v4.begin(), v4.end(), bytes.begin());
-    } else {
-        bytes = address->to_v6().to_bytes();
-    }
-    const unsigned whole = network.prefix / 8;
-    if (!std::equal(bytes.begin(), bytes.begin() + whole, network.bytes.begin())) return false;
-    const unsigned rest = network.prefix % 8;
-    if (rest == 0) return true;
-    const auto mask = static_cast<unsigned char>(0xff00u >> rest);
-    return (bytes[whole] & mask) == (network.bytes[whole] & mask);
-}
-
 bool FlowFilter::passes_kind(proxy::FlowEventKind kind) const { return kinds_ == 0 || (kinds_ & bit(kind)) != 0; }
 
 bool FlowFilter::passes(const proxy::FlowEvent& event) const {
@@ -196,8 +110,11 @@ bool FlowFilter::passes(const proxy::FlowEvent& event) const {
         const auto bytes = carried_bytes(event);
         if (!bytes || *bytes < min_bytes_) return false;
     }
-    if (!host_glob_.empty() && !host_glob_matches(host_glob_, event.host)) return false;
-    if (client_network_ && !contains(*client_network_, event.client)) return false;
+    if (!host_glob_.empty() && !proxy::host_glob_matches(host_glob_, event.host)) return false;
+    if (client_network_) {
+        const auto address = proxy::endpoint_address(event.client);
+        if (!address || !client_network_->contains(*address)) return false;
+    }
     return true;
 }
 

@@ -1,11 +1,9 @@
 #pragma once
 // A FlowFilter of WatchFlows/ListFlows, validated and compiled once per call, then tested against
-// every event of the log without allocating (the host glob is lower-cased up front, the client
-// network parsed, modes and kinds turned into bit sets).
+// every event of the log without allocating (the client network parsed, modes and kinds turned into bit sets).
 
 #include <grpcpp/support/status.h>
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +11,7 @@
 
 #include "mproxy/v1/flows.pb.h"
 #include "proxy/flow_event.hpp"
+#include "proxy/ip_network.hpp"
 
 namespace mproxy::control {
 
@@ -34,24 +33,14 @@ public:
     bool passes_kind(proxy::FlowEventKind kind) const;
 
 private:
-    struct Network {
-        bool v4 = true;
-        std::array<unsigned char, 16> bytes{};  // v4 uses the first 4
-        unsigned prefix = 0;
-    };
-    static bool contains(const Network& network, const std::string& client);
-
-    std::string host_glob_;  // lower case; empty: any host
+    std::string host_glob_;  // empty: any host
     std::vector<std::string> methods_;
     unsigned status_min_ = 0, status_max_ = 0;  // 0: unbounded on that side
     std::uint32_t modes_ = 0;  // bit per proxy::ConnectionMode; 0: any
-    std::optional<Network> client_network_;
+    std::optional<proxy::IpNetwork> client_network_;
     std::uint64_t connection_id_ = 0;
     std::uint64_t min_bytes_ = 0;
     std::uint32_t kinds_ = 0;  // bit per proxy::FlowEventKind; 0: any
 };
-
-// '*' any run of characters (dots too), '?' exactly one; case-insensitive. `pattern` is lower case.
-bool host_glob_matches(std::string_view pattern, std::string_view host);
 
 }  // namespace mproxy::control

@@ -1,9 +1,10 @@
 #include "proxy/rule_set.hpp"
 
+#include "proxy/host_glob.hpp"
+#include "proxy/ip_network.hpp"
+
 #include <algorithm>
-#include <array>
 #include <boost/regex.hpp>
-#include <charconv>
 #include <string_view>
 #include <unordered_map>
 
@@ -14,37 +15,27 @@ namespace ip = boost::asio::ip;
 // What matching needs, prepared once so that a request does no parsing and no lower-casing of the
 // rule's side. Each list is parallel to the rule's own list, so an index names the entry as written.
 struct RuleSet::Compiled {
-    // IPv4 and IPv6 networks are kept apart, so "::/0" does not take in every IPv4 client; mapped
-    // IPv4 (::ffff:a.b.c.d) is unmapped on both sides before comparing.
-    struct Network {
-        bool v4 = true;
-        std::array<unsigned char, 16> bytes{};  // host bits cleared; only the first 4 for IPv4
-        unsigned prefix = 0;
-    };
-
     std::vector<std::string> hosts;          // lower-case, no trailing dot
     std::vector<std::string> host_suffixes;  // lower-case, no leading or trailing dot
     std::vector<std::string> host_globs;     // lower-case
     std::vector<boost::regex> host_regexes;
-    std::vector<Network> client_networks;
+    std::vector<IpNetwork> client_networks;
 };
 
 namespace {
 
 using Compiled = RuleSet::Compiled;
-using Network = RuleSet::Compiled::Network;
 
 constexpr std::size_t max_id_length = 64;
 constexpr std::size_t max_name_length = 253;  // a DNS name's limit
 constexpr std::size_t max_regex_length = 1024;
 constexpr std::size_t max_reject_message_length = 1024;
 
-// ASCII only: host names reach us as bytes, and a locale must not change what a rule matches.
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
 
 std::string lowered(std::string_view text) {
     std::string out(text);
-    for (char& c : out) c = lower(c);
+    for (char& c : out) c = ascii_lower(c);
     return out;
 }
 
@@ -52,7 +43,7 @@ std::string lowered(std::string_view text) {
 bool equals_folded(std::string_view target, std::string_view lowered_entry) {
     if (target.size() != lowered_entry.size()) return false;
     for (std::size_t i = 0; i < target.size(); ++i)
-        if (lower(target[i]) != lowered_entry[i]) return false;
+        if (ascii_lower(target[i]) != lowered_entry[i]) return false;
     return true;
 }
 
@@ -101,76 +92,6 @@ std::optional<std::string> normalise_name(std::string_view text, bool is_suffix,
     if (text.empty()) return "is only dots";
     name = lowered(text);
     return std::nullopt;
-}
-
-std::optional<unsigned> parse_prefix(std::string_view text) {
-    if (text.empty() || text.size() > 3) return std::nullopt;
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return value;
-}
-
-ip::address unmapped(const ip::address& address) {
-    if (address.is_v6() && address.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, address.to_v6());
-    return address;
-}
-
-// "a.b.c.d/n", "x::y/n" or a bare address (a host route). Host bits are cleared rather than refused,
-// as most proxies' ACLs do.
-std::variant<Network, std::string> parse_network(std::string_view text) {
-    const auto slash = text.find('/');
-    const std::string address_text(text.substr(0, slash));
-    boost::system::error_code ec;
-    const auto parsed = ip::make_address(address_text, ec);
-    if (ec) return quoted(address_text) + " is not an IPv4 or IPv6 address";
-
-    auto address = unmapped(parsed);
-    const unsigned max_prefix = address.is_v4() ? 32 : 128;
-    unsigned prefix = max_prefix;
-    if (slash != std::string_view::npos) {
-        const auto given = parse_prefix(text.substr(slash + 1));
-        // The prefix is read against the address as written: "::ffff:10.0.0.0/104" is 10.0.0.0/8.
-        const unsigned written_max = parsed.is_v4() ? 32 : 128;
-        if (!given || *given > written_max)
-            return "prefix length " + quoted(text.substr(slash + 1)) + " is not 0.." + std::to_string(written_max);
-        prefix = *given;
-        if (parsed.is_v6() && address.is_v4()) {
-            if (prefix < 96) address = parsed;  // wider than the mapped block: an IPv6 network after all
-            else prefix -= 96;
-        }
-    }
-
-    Network network;
-    network.v4 = address.is_v4();
-    network.prefix = prefix;
-    if (network.v4) {
-        const auto bytes = address.to_v4().to_bytes();
-        std::copy(bytes.begin(), bytes.end(), network.bytes.begin());
-    } else {
-        network.bytes = address.to_v6().to_bytes();
-    }
-    for (std::size_t bit = prefix; bit < network.bytes.size() * 8; ++bit)
-        network.bytes[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
-    return network;
-}
-
-bool network_contains(const Network& network, const ip::address& client) {
-    if (network.v4 != client.is_v4()) return false;
-    std::array<unsigned char, 16> bytes{};
-    if (client.is_v4()) {
-        const auto v4 = client.to_v4().to_bytes();
-        std::copy(v4.begin(), v4.end(), bytes.begin());
-    } else {
-        bytes = client.to_v6().to_bytes();
-    }
-    const std::size_t whole = network.prefix / 8;
-    for (std::size_t i = 0; i < whole; ++i)
-        if (bytes[i] != network.bytes[i]) return false;
-    const unsigned rest = network.prefix % 8;
-    if (rest == 0) return true;
-    const auto mask = static_cast<unsigned char>(0xffu << (8 - rest));
-    return (bytes[whole] & mask) == network.bytes[whole];
 }
 
 // Validation and compilation are one pass, so what validate() accepts is exactly what compile() builds.
@@ -222,7 +143,7 @@ std::variant<Compiled, RuleError> compile_rule(const Rule& rule) {
         }
     }
     for (std::size_t i = 0; i < match.client_cidrs.size(); ++i) {
-        auto network = parse_network(match.client_cidrs[i]);
+        auto network = IpNetwork::parse(match.client_cidrs[i]);
         if (network.index() == 1) return error(field_at("client_cidrs", i), "client CIDR " + std::get<1>(network));
         compiled.client_networks.push_back(std::get<0>(network));
     }
@@ -239,29 +160,6 @@ std::variant<Compiled, RuleError> compile_rule(const Rule& rule) {
 }
 
 // ---- matching: no allocation; a result records which entries matched, text comes later ----
-
-// '*' any run of characters (dots and nothing included), '?' exactly one; the whole host. The
-// classic single-backtrack walk: linear for one star, never exponential.
-bool glob_matches(std::string_view pattern, std::string_view host) {
-    std::size_t p = 0, h = 0;
-    std::size_t star = std::string_view::npos, resume = 0;
-    while (h < host.size()) {
-        if (p < pattern.size() && pattern[p] == '*') {
-            star = p++;
-            resume = h;
-        } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == lower(host[h]))) {
-            ++p;
-            ++h;
-        } else if (star != std::string_view::npos) {
-            p = star + 1;
-            h = ++resume;
-        } else {
-            return false;
-        }
-    }
-    while (p < pattern.size() && pattern[p] == '*') ++p;
-    return p == pattern.size();
-}
 
 // "example.com" covers itself and every name under it, but not "badexample.com".
 bool under_suffix(std::string_view host, std::string_view suffix) {
@@ -307,7 +205,7 @@ bool match_host(const Compiled& compiled, std::string_view host, MatchResult& re
     for (std::size_t i = 0; i < compiled.host_suffixes.size(); ++i)
         if (under_suffix(host, compiled.host_suffixes[i])) return found(HostEntry::suffix, i);
     for (std::size_t i = 0; i < compiled.host_globs.size(); ++i)
-        if (glob_matches(compiled.host_globs[i], host)) return found(HostEntry::glob, i);
+        if (host_glob_matches(compiled.host_globs[i], host)) return found(HostEntry::glob, i);
     for (std::size_t i = 0; i < compiled.host_regexes.size(); ++i)
         if (regex_matches(compiled.host_regexes[i], host)) return found(HostEntry::regex, i);
     return false;
@@ -335,7 +233,7 @@ MatchResult match_rule(const Rule& rule, const Compiled& compiled, std::string_v
     }
     if (!compiled.client_networks.empty()) {
         for (std::size_t i = 0; i < compiled.client_networks.size() && !result.network_index; ++i)
-            if (network_contains(compiled.client_networks[i], client)) result.network_index = i;
+            if (compiled.client_networks[i].contains(client)) result.network_index = i;
         if (!result.network_index) result.miss = Miss::client;
     }
     return result;

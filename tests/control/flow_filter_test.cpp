@@ -2,6 +2,7 @@
 // the field at fault named). Pure values, no sockets; the service tests run it on real traffic.
 
 #include "control/flow_filter.hpp"
+#include "proxy/host_glob.hpp"
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@ namespace {
 
 using proxy::FlowEvent;
 using proxy::FlowEventKind;
+using proxy::host_glob_matches;
 
 FlowEvent exchange_done(std::string host, std::string method, unsigned status, std::uint64_t request_bytes,
                         std::uint64_t response_bytes) {
