@@ -9,29 +9,12 @@
 
 #include "control/auth.hpp"
 #include "tests/control/control_fixture.hpp"
+#include "tests/support/temporary_directory.hpp"
 
 namespace mproxy::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A private temporary directory, removed with everything in it.
-class TemporaryDirectory {
-  public:
-    TemporaryDirectory() {
-        std::string pattern = (fs::temp_directory_path() / "mproxy-auth-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TemporaryDirectory() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 void write_text(const fs::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;

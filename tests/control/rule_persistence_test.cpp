@@ -17,6 +17,7 @@
 #include "control/atomic_file.hpp"
 #include "control/rule_store.hpp"
 #include "tests/control/control_fixture.hpp"
+#include "tests/support/temporary_directory.hpp"
 
 extern char** environ;
 
@@ -35,23 +36,6 @@ std::string read_file(const fs::path& path) {
 void write_text(const fs::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
 }
-
-class TemporaryDirectory {
-  public:
-    TemporaryDirectory() {
-        std::string pattern = (fs::temp_directory_path() / "mproxy-rules-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TemporaryDirectory() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
 
 proxy::RuleBook empty_book() {
     return proxy::RuleBook(std::get<0>(proxy::RuleSet::compile({}, proxy::ConnectAction::tunnel)));

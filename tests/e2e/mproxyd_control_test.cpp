@@ -15,6 +15,7 @@
 #include "mproxy/v1/rules.grpc.pb.h"
 #include "mproxy/v1/server.grpc.pb.h"
 #include "tests/e2e/child_process.hpp"
+#include "tests/support/temporary_directory.hpp"
 #include "tests/support/test_origin.hpp"
 
 namespace mproxy::test {
@@ -22,20 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 const std::string mproxyd = MPROXYD_PATH;
-
-class TempDir {
-public:
-    TempDir() {
-        char name[] = "/tmp/mproxy-e2e-control-XXXXXX";
-        if (!mkdtemp(name)) throw std::runtime_error("mkdtemp failed");
-        path = name;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    std::filesystem::path path;
-};
 
 // mproxyd on ephemeral proxy and control ports, both read back from its log.
 struct RunningMproxyd {
@@ -88,11 +75,11 @@ CommandResult curl_status(const std::string& proxy, const std::string& url) {
 }
 
 TEST(MproxydControl, GeneratesAPrivateTokenAtFirstStartSaysWhereAndKeepsIt) {
-    TempDir state;
+    TemporaryDirectory state("mproxy-e2e-control");
     std::string token;
     {
-        RunningMproxyd server(state.path);
-        const auto token_path = state.path / "control-token";
+        RunningMproxyd server(state.path());
+        const auto token_path = state.path() / "control-token";
         ASSERT_TRUE(std::filesystem::exists(token_path)) << server.process->output();
         EXPECT_NE(server.process->output().find(token_path.string()), std::string::npos)
             << "the log must say where the token is: " << server.process->output();
@@ -112,20 +99,20 @@ TEST(MproxydControl, GeneratesAPrivateTokenAtFirstStartSaysWhereAndKeepsIt) {
         EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
         server.stop();
     }
-    RunningMproxyd again(state.path);
-    EXPECT_EQ(read_file(state.path / "control-token"), token) << "a restart must keep the token";
+    RunningMproxyd again(state.path());
+    EXPECT_EQ(read_file(state.path() / "control-token"), token) << "a restart must keep the token";
     again.stop();
 }
 
 TEST(MproxydControl, ARuleAddedOverGrpcChangesWhatCurlSeesAndSurvivesARestart) {
     TestOrigin origin;
-    TempDir state;
-    std::ofstream(state.path / "token") << "e2e-token-0123456789abcdef\n";
-    const std::vector<std::string> token_flag{"--control-token-file", (state.path / "token").string()};
+    TemporaryDirectory state("mproxy-e2e-control");
+    std::ofstream(state.path() / "token") << "e2e-token-0123456789abcdef\n";
+    const std::vector<std::string> token_flag{"--control-token-file", (state.path() / "token").string()};
     const std::string token = "e2e-token-0123456789abcdef";
     const auto url = origin.url("/say/hello");
     {
-        RunningMproxyd server(state.path, token_flag);
+        RunningMproxyd server(state.path(), token_flag);
         EXPECT_EQ(curl_status(server.proxy, url).out, "200");
         auto rules = v1::RulesService::NewStub(server.channel);
         v1::CreateRuleRequest create;
@@ -141,8 +128,8 @@ TEST(MproxydControl, ARuleAddedOverGrpcChangesWhatCurlSeesAndSurvivesARestart) {
         EXPECT_EQ(curl_status(server.proxy, url).out, "403");
         server.stop();
     }
-    EXPECT_TRUE(std::filesystem::exists(state.path / "rules.json"));
-    RunningMproxyd again(state.path, token_flag);
+    EXPECT_TRUE(std::filesystem::exists(state.path() / "rules.json"));
+    RunningMproxyd again(state.path(), token_flag);
     EXPECT_EQ(curl_status(again.proxy, url).out, "403") << "the rule must be in force from the first request";
     auto rules = v1::RulesService::NewStub(again.channel);
     v1::ListRulesResponse listed;
@@ -153,10 +140,10 @@ TEST(MproxydControl, ARuleAddedOverGrpcChangesWhatCurlSeesAndSurvivesARestart) {
 }
 
 TEST(MproxydControl, ATakenControlPortIsAClearErrorAndExit1) {
-    TempDir state;
-    RunningMproxyd first(state.path);
+    TemporaryDirectory state("mproxy-e2e-control");
+    RunningMproxyd first(state.path());
     ChildProcess second({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", first.control, "--state-dir",
-                         state.path.string()});
+                         state.path().string()});
     const auto status = second.wait(20s);
     ASSERT_TRUE(status.has_value()) << "a second mproxyd on a taken control port kept running";
     EXPECT_EQ(*status, 1);
@@ -165,10 +152,10 @@ TEST(MproxydControl, ATakenControlPortIsAClearErrorAndExit1) {
 }
 
 TEST(MproxydControl, AMissingTokenFileIsAClearErrorAndExit1) {
-    TempDir state;
-    const auto missing = (state.path / "no-such-token").string();
+    TemporaryDirectory state("mproxy-e2e-control");
+    const auto missing = (state.path() / "no-such-token").string();
     ChildProcess child({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--state-dir",
-                        state.path.string(), "--control-token-file", missing});
+                        state.path().string(), "--control-token-file", missing});
     const auto status = child.wait(20s);
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(*status, 1);
@@ -176,10 +163,10 @@ TEST(MproxydControl, AMissingTokenFileIsAClearErrorAndExit1) {
 }
 
 TEST(MproxydControl, ABadRulesFileStopsTheStartWithTheFieldNamed) {
-    TempDir state;
-    std::ofstream(state.path / "rules.json") << R"({"rules": [{"id": "x", "action": "ACTION_TUNNEL", "match": {"hostRegexes": ["("]}}]})";
+    TemporaryDirectory state("mproxy-e2e-control");
+    std::ofstream(state.path() / "rules.json") << R"({"rules": [{"id": "x", "action": "ACTION_TUNNEL", "match": {"hostRegexes": ["("]}}]})";
     ChildProcess child({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--state-dir",
-                        state.path.string()});
+                        state.path().string()});
     const auto status = child.wait(20s);
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(*status, 1);
