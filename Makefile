@@ -7,10 +7,13 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build run test test-release test-sanitize fuzz bench clean
+.PHONY: deps test-deps configure build run test test-release test-sanitize fuzz bench clean
 
 deps:
 	@bash scripts/install-deps.sh
+
+test-deps:
+	@MPROXY_TEST_DEPS=1 bash scripts/install-deps.sh
 
 configure: deps
 	cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
@@ -21,11 +24,11 @@ build: configure
 run: build
 	./build/server/mproxyd $(ARGS)
 
-test-release: configure
+test-release: test-deps configure
 	ninja -C build -j $(JOBS)
 	cd build && ctest --output-on-failure -j $(JOBS) --timeout 600
 
-test-sanitize: deps
+test-sanitize: test-deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROXY_SANITIZE=ON $(CMAKE_FLAGS)
 	ninja -C build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -155,6 +155,7 @@ start_proxy() {
     PROXY_LOG=$BENCH_TMP/mproxyd-$name.log
     taskset -c "$PROXY_CORE" "$MPROXYD" --listen "127.0.0.1:$PROXY_PORT" --threads 1 --log-level warn \
         --control-listen "127.0.0.1:$PROXY_CONTROL_PORT" --control-token-file "$PROXY_TOKEN_FILE" \
+        --metrics-listen "${PROXY_METRICS_LISTEN:-off}" \
         "${state_flags[@]}" "$@" >"$PROXY_LOG" 2>&1 &
     PROXY_PID=$!
     track_pid "$PROXY_PID"

@@ -104,6 +104,13 @@ void ControlServer::start() {
     context_->set_listeners(std::move(listeners));
 }
 
+void ControlServer::add_listener(ListenerInfo listener) {
+    config_.other_listeners.push_back(listener);  // kept for a restart of the control server
+    auto listeners = context_->listeners();
+    listeners.push_back(std::move(listener));
+    context_->set_listeners(std::move(listeners));
+}
+
 void ControlServer::stop() {
     if (!server_) return;
     // Open WatchFlows streams are ended first, so the shutdown need not wait for them; the deadline

@@ -43,6 +43,8 @@ public:
     const LoadedToken& token() const { return token_; }
     ControlContext& context() { return *context_; }
     RuleStore& rules() { return *rules_; }
+    // Another listener of this process for GetServerInfo (metrics), known after start().
+    void add_listener(ListenerInfo listener);
 
 private:
     ControlConfig config_;

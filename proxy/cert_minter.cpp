@@ -109,6 +109,7 @@ std::shared_ptr<const MintedLeaf> CertMinter::leaf_for(const std::string& name) 
     }
     ++counters_.mints;
     counters_.total_mint_time += std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed);
+    mint_durations_.observe(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
     if (generation == ca_generation_) insert_locked(leaf, evicted);
     return leaf;
 }
@@ -142,6 +143,7 @@ LeafCacheStats CertMinter::stats() const {
     const std::lock_guard lock(mutex_);
     LeafCacheStats stats = counters_;
     stats.entries = entries_.size();
+    stats.mint_durations = mint_durations_.snapshot();
     return stats;
 }
 

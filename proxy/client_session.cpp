@@ -182,7 +182,10 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
         deadline_.expires_never();  // the connector has its own timeout
         auto connected =
             co_await connect_upstream(origin.authority, worker_.config().connect_timeout, worker_.loop_guard());
-        if (auto* failure = std::get_if<HttpFailure>(&connected)) co_return *failure;
+        if (auto* failure = std::get_if<ConnectFailure>(&connected)) {
+            worker_.metrics().upstream_connect_failed(failure->cause);
+            co_return failure->answer;
+        }
         upstream_ = std::move(std::get<std::unique_ptr<UpstreamConnection>>(connected));
         upstream_->tcp.count_into(&record_->counters().upstream_rx, &record_->counters().upstream_tx);
     }
@@ -198,6 +201,7 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
     deadline_.expires_after(worker_.config().connect_timeout);
     const auto ec = co_await tls->connect(origin.server_name, verify);
     upstream_busy_ = false;
+    worker_.metrics().tls_handshake(TlsSide::upstream, !ec);
     if (ec) {
         const auto reason = deadline_.expired() ? "TLS handshake with origin timed out"
                                                 : describe_origin_tls_failure(tls->native_handle(), ec);
@@ -256,6 +260,7 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
         }
         ConnectionCounters::add(record_->counters().exchanges, 1);
         ExchangeLog::exchange_done(record_->id(), forwarded.head, origin, outcome);
+        worker_.metrics().exchange_done(outcome);
         flow_.exchange_done(outcome);
 
         if (outcome.upstream_reusable) {
@@ -285,6 +290,7 @@ awaitable<> ClientSession::serve_connect(const RequestHead& request) {
     options_ = decision.options;
     if (decision.action == ConnectAction::reject) {
         set_mode(ConnectionMode::rejected);
+        worker_.metrics().rejected(decision.rule_id);
         // Named, not a temporary inside co_await (GCC 12 destroys those twice).
         const auto message = decision.reject_message.empty() ? "CONNECT to " + target->to_string() +
                                                                    " refused by policy (" + decision.reason + ")"
@@ -354,12 +360,14 @@ awaitable<> ClientSession::serve_intercepted(const Authority& target) {
         spdlog::warn("conn={} CONNECT {}: no certificate for \"{}\": {}", record_->id(), target.to_string(), name,
                      e.what());
         flow_.tls_failure(target, name, false, std::string("no certificate for this name: ") + e.what());
+        worker_.metrics().tls_handshake(TlsSide::client, false);
         co_return;
     }
 
     auto tls = std::make_unique<TlsStream>(client_, leaf->server_context);
     const auto ec = co_await tls->accept(buffer_.data());
     buffer_.consume(buffer_.size());  // the handshake took the ClientHello bytes
+    worker_.metrics().tls_handshake(TlsSide::client, !ec);
     if (ec) {
         flow_.tls_failure(target, name, false,
                           client_refused_certificate(ec) ? "client refused mproxy's certificate: " + ec.message()
@@ -392,6 +400,7 @@ awaitable<std::optional<bool>> ClientSession::apply_rules_to_request(const Reque
     if (decision.action != ConnectAction::reject) co_return std::nullopt;
     spdlog::info("conn={} {} {} refused by policy ({})", record_->id(), request.method, origin.to_string(),
                  decision.reason);
+    worker_.metrics().rejected(decision.rule_id);
     const auto message = decision.reject_message.empty()
                              ? "request to " + origin.to_string() + " refused by policy (" + decision.reason + ")"
                              : decision.reject_message;
@@ -425,12 +434,14 @@ awaitable<bool> ClientSession::serve_local(const RequestHead& request, std::stri
                            "Content-Disposition: attachment; filename=\"mproxy-ca.pem\"\r\nContent-Length: " +
                            std::to_string(pem.size()) + "\r\nVia: " + std::string(via_value) + "\r\n\r\n";
     if (request.method == "GET") response += pem;
+    worker_.metrics().answered_locally(200);
     auto [ec, n] = co_await client_io_->write(asio::buffer(response));
     co_return !ec && keeps_alive(request.fields, request.version_minor);
 }
 
 awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view explanation, bool close) {
     spdlog::info("conn={} answered {}: {}", record_->id(), status, explanation);
+    worker_.metrics().answered_locally(status);
     const auto response = make_error_response(status, explanation, close);
     deadline_.expires_after(worker_.config().idle_timeout);
     auto [ec, n] = co_await client_io_->write(asio::buffer(response));

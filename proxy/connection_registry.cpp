@@ -26,14 +26,24 @@ ConnectionRecord::~ConnectionRecord() {
     std::string target;
     {
         std::lock_guard lock(registry_.mutex_);
-        registry_.live_.erase(id_);
+        registry_.retire_locked(*this);
         target = std::move(target_);
     }
+    const auto b = bytes();
+    const TrafficBytes traffic{b[0], b[1], b[2], b[3], 1, counters_.exchanges.load(std::memory_order_relaxed)};
+    registry_.closed_traffic_.add(client_ip_, target, traffic);
+}
+
+DirectionBytes ConnectionRecord::bytes() const {
     constexpr auto relaxed = std::memory_order_relaxed;
-    const TrafficBytes bytes{counters_.client_rx.load(relaxed), counters_.client_tx.load(relaxed),
-                             counters_.upstream_rx.load(relaxed), counters_.upstream_tx.load(relaxed), 1,
-                             counters_.exchanges.load(relaxed)};
-    registry_.closed_traffic_.add(client_ip_, target, bytes);
+    return {counters_.client_rx.load(relaxed), counters_.client_tx.load(relaxed),
+            counters_.upstream_rx.load(relaxed), counters_.upstream_tx.load(relaxed)};
+}
+
+DirectionBytes ConnectionRecord::bytes_in_mode_locked() const {
+    auto now = bytes();
+    for (std::size_t i = 0; i < now.size(); ++i) now[i] -= mode_baseline_[i];
+    return now;
 }
 
 void ConnectionRecord::set_target(std::string target) {
@@ -43,7 +53,15 @@ void ConnectionRecord::set_target(std::string target) {
 
 void ConnectionRecord::set_mode(ConnectionMode mode) {
     std::lock_guard lock(registry_.mutex_);
+    if (mode == mode_) return;
+    // Bytes so far belong to the mode being left; the new mode counts from here.
+    auto& left = registry_.mode_totals_[static_cast<std::size_t>(mode_)];
+    const auto in_mode = bytes_in_mode_locked();
+    for (std::size_t i = 0; i < in_mode.size(); ++i) left.bytes[i] += in_mode[i];
+    ++left.left;
+    mode_baseline_ = bytes();
     mode_ = mode;
+    ++registry_.mode_totals_[static_cast<std::size_t>(mode_)].entered;
 }
 
 ConnectionSnapshot ConnectionRecord::snapshot_locked() const {
@@ -63,6 +81,52 @@ ConnectionSnapshot ConnectionRecord::snapshot_locked() const {
     return s;
 }
 
+ConnectionRegistry::ConnectionRegistry(RecentlyClosedPolicy recently_closed)
+    : recently_closed_policy_(recently_closed) {}
+
+void ConnectionRegistry::retire_locked(const ConnectionRecord& record) {
+    live_.erase(record.id_);
+    auto& totals = mode_totals_[static_cast<std::size_t>(record.mode_)];
+    const auto in_mode = record.bytes_in_mode_locked();
+    for (std::size_t i = 0; i < in_mode.size(); ++i) totals.bytes[i] += in_mode[i];
+    ++totals.left;
+    if (recently_closed_policy_.grace <= std::chrono::steady_clock::duration::zero() ||
+        recently_closed_policy_.limit == 0)
+        return;
+    const auto now = std::chrono::steady_clock::now();
+    auto snapshot = record.snapshot_locked();
+    snapshot.closed = true;
+    recently_closed_.push_back(Closed{now, std::move(snapshot)});
+    if (recently_closed_.size() > recently_closed_policy_.limit) recently_closed_.pop_front();
+    prune_recently_closed_locked(now);
+}
+
+void ConnectionRegistry::prune_recently_closed_locked(std::chrono::steady_clock::time_point now) const {
+    while (!recently_closed_.empty() && now - recently_closed_.front().at > recently_closed_policy_.grace)
+        recently_closed_.pop_front();
+}
+
+std::vector<ConnectionSnapshot> ConnectionRegistry::recently_closed() const {
+    std::lock_guard lock(mutex_);
+    prune_recently_closed_locked(std::chrono::steady_clock::now());
+    std::vector<ConnectionSnapshot> out;
+    out.reserve(recently_closed_.size());
+    for (const auto& closed : recently_closed_) out.push_back(closed.snapshot);
+    return out;
+}
+
+ModeTotalsByMode ConnectionRegistry::mode_totals() const {
+    std::lock_guard lock(mutex_);
+    auto totals = mode_totals_;
+    for (const auto& [id, record] : live_) {
+        auto& mode = totals[static_cast<std::size_t>(record->mode_)];
+        ++mode.active;
+        const auto in_mode = record->bytes_in_mode_locked();
+        for (std::size_t i = 0; i < in_mode.size(); ++i) mode.bytes[i] += in_mode[i];
+    }
+    return totals;
+}
+
 std::unique_ptr<ConnectionRecord> ConnectionRegistry::open(std::string client_address, std::string client_ip,
                                                            ConnectionRecord::Closer closer) {
     std::lock_guard lock(mutex_);
@@ -70,6 +134,7 @@ std::unique_ptr<ConnectionRecord> ConnectionRegistry::open(std::string client_ad
     auto record = std::make_unique<ConnectionRecord>(*this, id, std::move(client_address), std::move(client_ip),
                                                      std::move(closer));
     live_.emplace(id, record.get());
+    ++mode_totals_[static_cast<std::size_t>(ConnectionMode::plain)].entered;
     return record;
 }
 

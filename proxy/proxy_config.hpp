@@ -35,6 +35,11 @@ struct ProxyConfig {
     // Flow events kept in memory for WatchFlows/ListFlows; 0 turns flow events off.
     std::size_t flow_log_size = 10'000;
 
+    // Closed connections stay listed (with their final counters) this long, at most this many, so
+    // that a Prometheus scrape still sees their last bytes.
+    std::chrono::milliseconds closed_connection_grace{30'000};
+    std::size_t closed_connection_limit = 10'000;
+
     std::size_t upstream_idle_per_host = 256;  // pooled idle origin connections, per worker thread
     std::chrono::milliseconds upstream_idle_expiry{60'000};
 };

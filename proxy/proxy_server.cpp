@@ -24,7 +24,8 @@ struct ProxyServer::Impl {
     RuleBook rules;
     FlowLog flows;
     std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
-    ConnectionRegistry registry;
+    ConnectionRegistry registry{RecentlyClosedPolicy{config.closed_connection_grace, config.closed_connection_limit}};
+    ProxyMetrics metrics;
     LoopGuard loop_guard;
     std::unique_ptr<TlsInterception> interception;  // before the workers, which use it
     std::vector<std::unique_ptr<Worker>> workers;
@@ -65,7 +66,8 @@ void ProxyServer::start() {
     if (!s.interception) s.interception = std::make_unique<TlsInterception>(s.config);
     const auto threads = std::max(1u, s.config.threads);
     for (unsigned i = 0; i < threads; ++i)
-        s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard, *s.interception, s.rules, s.flows));
+        s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard, *s.interception, s.rules, s.flows,
+                                                     s.metrics));
 
     error_code ec;
     const auto address = asio::ip::make_address(s.config.listen_host, ec);
@@ -126,6 +128,7 @@ void ProxyServer::stop() {
 tcp::endpoint ProxyServer::endpoint() const { return impl_->endpoint; }
 
 ConnectionRegistry& ProxyServer::connections() { return impl_->registry; }
+const ProxyMetrics& ProxyServer::metrics() const { return impl_->metrics; }
 
 TlsInterception& ProxyServer::interception() {
     if (!impl_->interception) impl_->interception = std::make_unique<TlsInterception>(impl_->config);

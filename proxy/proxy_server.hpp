@@ -8,6 +8,7 @@
 #include "proxy/connection_registry.hpp"
 #include "proxy/flow_log.hpp"
 #include "proxy/proxy_config.hpp"
+#include "proxy/proxy_metrics.hpp"
 #include "proxy/rule_set.hpp"
 
 namespace mproxy::proxy {
@@ -35,6 +36,8 @@ public:
     // The interception rules in force; publish a new set to change them (from any thread).
     RuleBook& rules();
     FlowLog& flows();
+    // Totals and distributions for /metrics (per-connection counters are in connections()).
+    const ProxyMetrics& metrics() const;
     const ProxyConfig& config() const;
     std::chrono::system_clock::time_point started() const;
 

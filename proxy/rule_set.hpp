@@ -89,10 +89,16 @@ class RuleBook {
 public:
     explicit RuleBook(std::shared_ptr<const RuleSet> initial) : current_(std::move(initial)) {}
     std::shared_ptr<const RuleSet> snapshot() const { return current_.load(std::memory_order_acquire); }
-    void publish(std::shared_ptr<const RuleSet> next) { current_.store(std::move(next), std::memory_order_release); }
+    void publish(std::shared_ptr<const RuleSet> next) {
+        current_.store(std::move(next), std::memory_order_release);
+        publishes_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // How many rule sets were put in force since start (the initial one not counted).
+    std::uint64_t publishes() const { return publishes_.load(std::memory_order_relaxed); }
 
 private:
     std::atomic<std::shared_ptr<const RuleSet>> current_;
+    std::atomic<std::uint64_t> publishes_{0};
 };
 
 }  // namespace mproxy::proxy

@@ -4,6 +4,7 @@
 // and reason the client should see.
 
 #include <memory>
+#include <string_view>
 #include <variant>
 
 #include "proxy/authority.hpp"
@@ -13,7 +14,17 @@
 
 namespace mproxy::proxy {
 
-using ConnectResult = std::variant<std::unique_ptr<UpstreamConnection>, HttpFailure>;
+// Why an origin could not be reached, for the upstream connect failure counters.
+enum class ConnectFailureCause { resolve, loop, refused, unreachable, timeout };
+inline constexpr std::size_t connect_failure_cause_count = 5;
+std::string_view to_string(ConnectFailureCause cause);
+
+struct ConnectFailure {
+    HttpFailure answer;  // what the client is told
+    ConnectFailureCause cause;
+};
+
+using ConnectResult = std::variant<std::unique_ptr<UpstreamConnection>, ConnectFailure>;
 
 awaitable<ConnectResult> connect_upstream(const Authority& authority, steady_clock::duration timeout,
                                           const LoopGuard& loop_guard);

@@ -25,7 +25,7 @@ void log_unexpected(std::exception_ptr error) {
 }  // namespace
 
 Worker::Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
-               TlsInterception& interception, const RuleBook& rules, FlowLog& flows)
+               TlsInterception& interception, const RuleBook& rules, FlowLog& flows, ProxyMetrics& metrics)
     : work_(context_.get_executor()),
       config_(config),
       registry_(registry),
@@ -33,6 +33,7 @@ Worker::Worker(const ProxyConfig& config, ConnectionRegistry& registry, const Lo
       interception_(interception),
       rules_(rules),
       flows_(flows),
+      metrics_(metrics),
       pool_(context_.get_executor(), config.upstream_idle_per_host, config.upstream_idle_expiry) {}
 
 void Worker::run() {

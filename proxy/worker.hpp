@@ -11,6 +11,7 @@
 #include "proxy/flow_log.hpp"
 #include "proxy/loop_guard.hpp"
 #include "proxy/proxy_config.hpp"
+#include "proxy/proxy_metrics.hpp"
 #include "proxy/rule_set.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -22,7 +23,7 @@ class TlsInterception;
 class Worker {
 public:
     Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
-           TlsInterception& interception, const RuleBook& rules, FlowLog& flows);
+           TlsInterception& interception, const RuleBook& rules, FlowLog& flows, ProxyMetrics& metrics);
 
     // Runs the io_context until stop(); call from the worker's thread.
     void run();
@@ -41,6 +42,7 @@ public:
     TlsInterception& interception() { return interception_; }
     const RuleBook& rules() const { return rules_; }
     FlowLog& flows() { return flows_; }
+    ProxyMetrics& metrics() { return metrics_; }
 
 private:
     friend class ClientSession;  // registers itself so stop() can reach it
@@ -54,6 +56,7 @@ private:
     TlsInterception& interception_;
     const RuleBook& rules_;
     FlowLog& flows_;
+    ProxyMetrics& metrics_;
     UpstreamPool pool_;  // after the io_context: its sockets and timer go first
 };
 

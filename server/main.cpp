@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/control_server.hpp"
+#include "control/metrics_server.hpp"
 #include "proxy/proxy_server.hpp"
 #include "server/server_options.hpp"
 
@@ -25,12 +26,19 @@ int main(int argc, char** argv) {
 
     mproxy::proxy::ProxyServer server(options->proxy);
     std::unique_ptr<mproxy::control::ControlServer> control;
+    std::unique_ptr<mproxy::control::MetricsServer> metrics;
     try {
         // The control plane first: it loads the persisted rules, which must be in force before
         // the proxy accepts its first connection.
         control = std::make_unique<mproxy::control::ControlServer>(options->control, server);
         server.start();
         control->start();
+        if (options->metrics_enabled) {
+            auto& rules = control->rules();
+            metrics = std::make_unique<mproxy::control::MetricsServer>(options->metrics, server,
+                                                                       [&rules] { return rules.generation(); });
+            control->add_listener({"metrics", metrics->address()});
+        }
     } catch (const std::exception& e) {
         // A taken port, a bad address, an unreadable or mismatched CA, a bad rules file: what() names it.
         std::fprintf(stderr, "mproxyd: %s\n", e.what());
@@ -47,9 +55,15 @@ int main(int argc, char** argv) {
                  options->control.listen.substr(0, options->control.listen.rfind(':')), control->port(),
                  control->token().source, control->rules().list().size());
 
+    if (metrics)
+        spdlog::info("metrics (Prometheus) on http://{}/metrics", metrics->address());
+    else
+        spdlog::info("metrics off (--metrics-listen off)");
+
     int received = 0;
     sigwait(&stop_signals, &received);
     spdlog::info("received {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+    metrics.reset();
     control->stop();
     server.stop();
     return 0;

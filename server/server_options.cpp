@@ -68,6 +68,18 @@ std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& ex
     app.add_option("--flow-log-size", p.flow_log_size, "Flow events kept in memory for watchers; 0 turns them off")
         ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}))
         ->capture_default_str();
+    auto& m = options.metrics;
+    double connection_grace = 30;
+    app.add_option("--metrics-listen", m.listen, "Prometheus /metrics address, HOST:PORT, or off")
+        ->capture_default_str();
+    app.add_option("--metrics-connection-grace", connection_grace,
+                   "Seconds a closed connection's series stay in /metrics, so its last bytes are scraped")
+        ->check(CLI::Range(0.0, 3600.0))
+        ->capture_default_str();
+    app.add_option("--metrics-connection-series-limit", m.connection_series_limit,
+                   "Most per-connection series in one scrape (4 per connection); the oldest are left out")
+        ->check(CLI::Range(std::size_t{4}, std::size_t{10'000'000}))
+        ->capture_default_str();
     app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
         ->capture_default_str();
@@ -94,6 +106,14 @@ std::optional<ServerOptions> parse_server_options(int argc, char** argv, int& ex
         exit_code = 2;
         return std::nullopt;
     }
+    options.metrics_enabled = m.listen != "off";
+    if (options.metrics_enabled && m.listen.rfind(':') == std::string::npos) {
+        std::fprintf(stderr, "mproxyd: --metrics-listen %s: expected HOST:PORT (127.0.0.1:9100) or off\n",
+                     m.listen.c_str());
+        exit_code = 2;
+        return std::nullopt;
+    }
+    p.closed_connection_grace = seconds_to_ms(connection_grace);
     if (c.tls_cert_file.empty() != c.tls_key_file.empty() ||
         (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty())) {
         std::fprintf(stderr, "mproxyd: --control-tls-cert and --control-tls-key go together "

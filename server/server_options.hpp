@@ -5,6 +5,7 @@
 #include <string>
 
 #include "control/control_server.hpp"
+#include "control/metrics_server.hpp"
 #include "proxy/proxy_config.hpp"
 
 namespace mproxy::server {
@@ -12,6 +13,8 @@ namespace mproxy::server {
 struct ServerOptions {
     proxy::ProxyConfig proxy;
     control::ControlConfig control;
+    control::MetricsConfig metrics;
+    bool metrics_enabled = true;  // --metrics-listen off
     std::string log_level = "info";
 };
 

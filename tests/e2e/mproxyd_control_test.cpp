@@ -27,7 +27,7 @@ const std::string mproxyd = MPROXYD_PATH;
 // mproxyd on ephemeral proxy and control ports, both read back from its log.
 struct RunningMproxyd {
     explicit RunningMproxyd(const std::filesystem::path& state, std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0",
+        std::vector<std::string> argv{mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
                                       "--state-dir", state.string()};
         argv.insert(argv.end(), extra.begin(), extra.end());
         process = std::make_unique<ChildProcess>(argv);
@@ -142,8 +142,8 @@ TEST(MproxydControl, ARuleAddedOverGrpcChangesWhatCurlSeesAndSurvivesARestart) {
 TEST(MproxydControl, ATakenControlPortIsAClearErrorAndExit1) {
     TemporaryDirectory state("mproxy-e2e-control");
     RunningMproxyd first(state.path());
-    ChildProcess second({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", first.control, "--state-dir",
-                         state.path().string()});
+    ChildProcess second({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", first.control, "--metrics-listen",
+                         "127.0.0.1:0", "--state-dir", state.path().string()});
     const auto status = second.wait(20s);
     ASSERT_TRUE(status.has_value()) << "a second mproxyd on a taken control port kept running";
     EXPECT_EQ(*status, 1);
@@ -154,7 +154,7 @@ TEST(MproxydControl, ATakenControlPortIsAClearErrorAndExit1) {
 TEST(MproxydControl, AMissingTokenFileIsAClearErrorAndExit1) {
     TemporaryDirectory state("mproxy-e2e-control");
     const auto missing = (state.path() / "no-such-token").string();
-    ChildProcess child({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--state-dir",
+    ChildProcess child({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--state-dir",
                         state.path().string(), "--control-token-file", missing});
     const auto status = child.wait(20s);
     ASSERT_TRUE(status.has_value());
@@ -165,7 +165,7 @@ TEST(MproxydControl, AMissingTokenFileIsAClearErrorAndExit1) {
 TEST(MproxydControl, ABadRulesFileStopsTheStartWithTheFieldNamed) {
     TemporaryDirectory state("mproxy-e2e-control");
     std::ofstream(state.path() / "rules.json") << R"({"rules": [{"id": "x", "action": "ACTION_TUNNEL", "match": {"hostRegexes": ["("]}}]})";
-    ChildProcess child({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--state-dir",
+    ChildProcess child({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--state-dir",
                         state.path().string()});
     const auto status = child.wait(20s);
     ASSERT_TRUE(status.has_value());

@@ -43,7 +43,7 @@ TEST(MproxydMitm, FirstStartCreatesThePrivateCaAndCurlTrustsOnlyIt) {
     TestPki pki;
     TlsOrigin origin(pki.localhost());
     const auto state = fresh_dir();
-    ChildProcess server({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--connect-action", "mitm", "--state-dir", state.string(),
+    ChildProcess server({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--connect-action", "mitm", "--state-dir", state.string(),
                          "--upstream-ca", pki.ca_file()});
     const auto port = listening_port(server);
 
@@ -72,7 +72,7 @@ TEST(MproxydMitm, FirstStartCreatesThePrivateCaAndCurlTrustsOnlyIt) {
 
     // A second start loads the same CA rather than making a new one.
     const auto before = read_file(state / "ca.pem");
-    ChildProcess again({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--state-dir", state.string()});
+    ChildProcess again({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--state-dir", state.string()});
     listening_port(again);
     EXPECT_EQ(read_file(state / "ca.pem"), before);
     fs::remove_all(state.parent_path());
@@ -81,14 +81,14 @@ TEST(MproxydMitm, FirstStartCreatesThePrivateCaAndCurlTrustsOnlyIt) {
 TEST(MproxydMitm, CorruptCaIsAClearErrorAndNothingIsOverwritten) {
     const auto state = fresh_dir();
     {
-        ChildProcess first({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--state-dir", state.string()});
+        ChildProcess first({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--state-dir", state.string()});
         listening_port(first);
     }
     std::ofstream(state / "ca.pem", std::ios::trunc) << "-----BEGIN CERTIFICATE-----\nnot base64 at all\n";
     const auto corrupt = read_file(state / "ca.pem");
     const auto key = read_file(state / "ca-key.pem");
 
-    ChildProcess child({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--state-dir", state.string()});
+    ChildProcess child({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--state-dir", state.string()});
     const auto status = child.wait(10s);
     ASSERT_TRUE(status.has_value()) << "mproxyd started with a corrupt CA";
     EXPECT_EQ(*status, 1);
@@ -102,7 +102,7 @@ TEST(MproxydMitm, OriginFailingVerificationIs502NamingTheReason) {
     TestPki pki;
     TlsOrigin expired(pki.expired());
     const auto state = fresh_dir();
-    ChildProcess server({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--connect-action", "mitm", "--state-dir", state.string(),
+    ChildProcess server({mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--connect-action", "mitm", "--state-dir", state.string(),
                          "--upstream-ca", pki.ca_file()});
     const auto port = listening_port(server);
     const auto got = run_command({"/usr/bin/curl", "-sS", "--cacert", (state / "ca.pem").string(), "-x",

@@ -21,7 +21,7 @@ const std::string mproxyd = MPROXYD_PATH;
 class Mproxyd {
 public:
     explicit Mproxyd(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--threads", "2", "--log-level", "info"};
+        std::vector<std::string> argv{mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads", "2", "--log-level", "info"};
         argv.insert(argv.end(), extra.begin(), extra.end());
         process = std::make_unique<ChildProcess>(argv);
         if (!process->wait_for_output("listening on", 20s)) throw std::runtime_error("mproxyd did not start");
@@ -99,7 +99,7 @@ TEST(MproxydProcess, TakenPortIsAClearErrorAndNonZeroExit) {
     boost::asio::io_context io;
     boost::asio::ip::tcp::acceptor taken(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
     const auto port = std::to_string(taken.local_endpoint().port());
-    ChildProcess child({mproxyd, "--listen", "127.0.0.1:" + port, "--control-listen", "127.0.0.1:0"});
+    ChildProcess child({mproxyd, "--listen", "127.0.0.1:" + port, "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
     const auto status = child.wait(10s);
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(*status, 1);
@@ -128,7 +128,8 @@ TEST(MproxydProcess, HelpListsEveryFlag) {
     for (const char* flag : {"--listen", "--connect-action", "--threads", "--connect-timeout", "--header-timeout",
                              "--idle-timeout", "--max-header-bytes", "--log-level", "--control-listen",
                              "--control-token-file", "--control-tls-cert", "--control-tls-key",
-                             "--control-tls-client-ca", "--rules-file", "--flow-log-size"})
+                             "--control-tls-client-ca", "--rules-file", "--flow-log-size", "--metrics-listen",
+                             "--metrics-connection-grace", "--metrics-connection-series-limit"})
         EXPECT_NE(got.out.find(flag), std::string::npos) << flag;
 }
 

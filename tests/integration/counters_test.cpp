@@ -10,6 +10,7 @@
 #include "tests/support/curl_transfer.hpp"
 #include "tests/support/one_shot_event.hpp"
 #include "tests/support/proxy_fixture.hpp"
+#include "tests/support/recording_origin.hpp"
 #include "tests/support/scripted_origin.hpp"
 
 namespace mproxy::test {
@@ -60,44 +61,6 @@ class CountersTest : public ProxyFixture {
     proxy::ConnectAction connect_action = proxy::ConnectAction::tunnel;
 };
 
-// An origin that reads one request (head and Content-Length body), answers with `response`, and
-// records exactly what it read.
-class RecordingOrigin {
-  public:
-    explicit RecordingOrigin(std::string response)
-        : response_(std::move(response)),
-          scripted_([this](BlockingSocket& connection, std::size_t) {
-              std::string rest;
-              std::string head = read_request_head(connection, rest);
-              const auto at = head.find("Content-Length: ");
-              const std::size_t body =
-                  at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
-              if (!connection.read_exactly(rest, body))
-                  throw std::runtime_error("short request body");
-              {
-                  std::lock_guard lock(mutex_);
-                  received_ = head + rest;
-              }
-              connection.send_all(response_);
-              answered_.set();
-              connection.read_until_closed(rest);  // keep the connection until the proxy drops it
-          }) {}
-
-    std::string authority() const { return scripted_.authority(); }
-    std::string received() const {
-        std::lock_guard lock(mutex_);
-        return received_;
-    }
-    bool wait_answered() { return answered_.wait(step_deadline()); }
-
-  private:
-    const std::string response_;
-    mutable std::mutex mutex_;
-    std::string received_;
-    OneShotEvent answered_;
-    ScriptedOrigin scripted_;  // last: its threads use the members above
-};
-
 TEST_F(CountersTest, PlainExchangeCountsEveryWireByte) {
     const std::string origin_response =
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n" +
@@ -119,15 +82,8 @@ TEST_F(CountersTest, PlainExchangeCountsEveryWireByte) {
 
 TEST_F(CountersTest, TunnelCountsEveryWireByte) {
     const std::string origin_says(3000, 'o');
-    OneShotEvent origin_done;
-    ScriptedOrigin scripted([&](BlockingSocket& connection, std::size_t) {
-        std::string got;
-        if (!connection.read_exactly(got, 4000)) throw std::runtime_error("short");
-        connection.send_all(origin_says);
-        origin_done.set();
-        connection.read_until_closed(got);
-    });
-    const auto a = scripted.authority();
+    TunnelPeer peer(4000, origin_says);
+    const auto a = peer.authority();
     const std::string connect = "CONNECT " + a + " HTTP/1.1\r\nHost: " + a + "\r\n\r\n";
     RawHttpClient client(proxy_port());
     client.send(connect);
@@ -137,7 +93,7 @@ TEST_F(CountersTest, TunnelCountsEveryWireByte) {
     client.send(std::string(4000, 'c'));
     auto back = client.read_raw(origin_says.size());
     ASSERT_TRUE(back);
-    ASSERT_TRUE(origin_done.wait(step_deadline()));
+    ASSERT_TRUE(peer.wait_replied());
     expect_counters({connect.size() + 4000, established.response->wire.size() + origin_says.size(),
                      origin_says.size(), 4000, std::nullopt},
                     proxy::ConnectionMode::tunnel, a);
