@@ -93,6 +93,9 @@ void ControlServer::start() {
         services_.clear();
         throw std::runtime_error("cannot listen on " + config_.listen + " for the control plane (address taken or invalid)");
     }
+    // Health: "" answers SERVING while the process runs (liveness); the readiness service says
+    // whether the proxy takes new connections (set_ready).
+    server_->GetHealthCheckService()->SetServingStatus(std::string(readiness_service), ready_);
     // The proxy and control addresses are known only now that both are bound; a restart of the
     // control server builds the list afresh.
     const auto host = config_.listen.substr(0, config_.listen.rfind(':'));
@@ -109,6 +112,11 @@ void ControlServer::add_listener(ListenerInfo listener) {
     auto listeners = context_->listeners();
     listeners.push_back(std::move(listener));
     context_->set_listeners(std::move(listeners));
+}
+
+void ControlServer::set_ready(bool ready) {
+    ready_ = ready;
+    if (server_) server_->GetHealthCheckService()->SetServingStatus(std::string(readiness_service), ready);
 }
 
 void ControlServer::stop() {

@@ -28,6 +28,10 @@ struct ControlConfig {
     std::vector<ListenerInfo> other_listeners;  // reported by GetServerInfo (metrics, ...)
 };
 
+// The gRPC health service name that says whether this replica takes new proxy connections
+// (Kubernetes readiness); "" says the process is alive.
+inline constexpr std::string_view readiness_service = "mproxy.ready";
+
 class ControlServer {
 public:
     // Loads (or creates) the token and the rules, and publishes the rules to the proxy at once, so
@@ -43,6 +47,8 @@ public:
     const LoadedToken& token() const { return token_; }
     ControlContext& context() { return *context_; }
     RuleStore& rules() { return *rules_; }
+    // Readiness (health service "mproxy.ready"): true once the proxy accepts, false while draining.
+    void set_ready(bool ready);
     // Another listener of this process for GetServerInfo (metrics), known after start().
     void add_listener(ListenerInfo listener);
 
@@ -57,6 +63,7 @@ private:
     std::vector<std::unique_ptr<grpc::Service>> services_;
     std::unique_ptr<grpc::Server> server_;
     int port_ = 0;
+    bool ready_ = true;
 };
 
 }  // namespace mproxy::control

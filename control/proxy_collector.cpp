@@ -134,6 +134,17 @@ void ProxyCollector::collect_exchanges(std::vector<prometheus::MetricFamily>& ou
     }
     out.push_back(std::move(handshakes));
     out.push_back(std::move(handshake_failures));
+
+    auto refused = counter_family("mproxy_connections_refused_total",
+                                  "New connections answered 503 because of a connection limit, by the limit.");
+    for (const auto why : {proxy::Admission::over_max_connections, proxy::Admission::over_max_per_client})
+        add_sample(refused, {{"limit", std::string(proxy::to_string(why))}},
+                   as_double(totals.connections_refused[static_cast<std::size_t>(why)]));
+    out.push_back(std::move(refused));
+    auto lifetime = counter_family("mproxy_connections_lifetime_closed_total",
+                                   "Connections closed because they reached the connection lifetime limit.");
+    add_sample(lifetime, {}, as_double(totals.lifetime_closes));
+    out.push_back(std::move(lifetime));
 }
 
 void ProxyCollector::collect_interception(std::vector<prometheus::MetricFamily>& out) const {

@@ -137,6 +137,39 @@ RuleStore::RuleStore(proxy::RuleBook& book, proxy::ConnectAction default_action,
     book_.publish(std::get<0>(std::move(compiled)));
 }
 
+proxy::ConnectAction RuleStore::default_action() const {
+    const std::lock_guard lock(mutex_);
+    return default_action_;
+}
+
+void RuleStore::set_default_action(proxy::ConnectAction action) {
+    const std::lock_guard lock(mutex_);
+    if (action == default_action_) return;
+    auto compiled = proxy::RuleSet::compile(rules_, action, generation_ + 1);
+    // The rules in force were valid with any default action.
+    default_action_ = action;
+    ++generation_;
+    book_.publish(std::get<0>(std::move(compiled)));
+}
+
+bool RuleStore::reload_file() {
+    if (file_.empty() || !std::filesystem::exists(file_)) return false;
+    auto rules = read_rules_file(file_);
+    name_unnamed(rules);
+    for (auto& rule : rules)
+        if (rule.version == 0) rule.version = 1;
+    const std::lock_guard lock(mutex_);
+    if (rules == rules_) return false;  // our own write, or nothing new
+    auto compiled = proxy::RuleSet::compile(rules, default_action_, generation_ + 1);
+    if (const auto* failure = std::get_if<proxy::RuleError>(&compiled))
+        throw std::runtime_error("rules file " + file_ + ": " +
+                                 describe_rule_error(failure->index, {failure->field, failure->message}));
+    rules_ = std::move(rules);
+    ++generation_;
+    book_.publish(std::get<0>(std::move(compiled)));
+    return true;
+}
+
 std::vector<proxy::Rule> RuleStore::list() const {
     const std::lock_guard lock(mutex_);
     return rules_;

@@ -26,7 +26,14 @@ public:
 
     std::vector<proxy::Rule> list() const;
     std::uint64_t generation() const;
-    proxy::ConnectAction default_action() const { return default_action_; }
+    proxy::ConnectAction default_action() const;
+
+    // Reload (SIGHUP, a changed config file): a new default action for CONNECTs no rule decides.
+    void set_default_action(proxy::ConnectAction action);
+    // Reload: the rules file as it is on disk now (edited by hand, or a ConfigMap swapped in). Returns
+    // false when it holds what is already in force; throws std::runtime_error naming the field when it
+    // is invalid, and then nothing changes.
+    bool reload_file();
 
     // Each returns OK or the gRPC status the API documents (INVALID_ARGUMENT naming the field,
     // NOT_FOUND, ALREADY_EXISTS, ABORTED); `out` receives the stored rule.
@@ -43,7 +50,7 @@ private:
     grpc::Status commit_locked(std::vector<proxy::Rule> next);
 
     proxy::RuleBook& book_;
-    const proxy::ConnectAction default_action_;
+    proxy::ConnectAction default_action_;  // guarded by mutex_ after construction
     const std::string file_;
     mutable std::mutex mutex_;
     std::vector<proxy::Rule> rules_;

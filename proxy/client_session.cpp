@@ -60,7 +60,8 @@ ClientSession::ClientSession(Worker& worker, tcp::socket socket)
       client_(std::move(socket)),
       record_(open_record(worker, client_.socket(), client_address_, client_ip_)),
       flow_(worker.flows(), record_->id(), client_address_),
-      deadline_(worker.context().get_executor()) {
+      deadline_(worker.context().get_executor()),
+      lifetime_(worker.context().get_executor()) {
     client_.count_into(&record_->counters().client_rx, &record_->counters().client_tx);
     worker_.sessions_.insert(this);
     flow_.connection_opened();
@@ -90,7 +91,19 @@ void ClientSession::on_deadline() {
 
 awaitable<> ClientSession::run() {
     spdlog::debug("conn={} accepted from {}", record_->id(), client_address_);
+    if (const auto lifetime = worker_.limits().get().max_connection_lifetime; lifetime.count() > 0) {
+        lifetime_.expires_after(lifetime);
+        // The handler checks the error before touching the session: cancelled (the session ended
+        // first) means the session may already be gone.
+        lifetime_.async_wait([this](error_code ec) {
+            if (ec) return;
+            spdlog::info("conn={} closed: it reached the connection lifetime limit", record_->id());
+            worker_.metrics().lifetime_reached();
+            abort();
+        });
+    }
     co_await (serve_requests(std::nullopt) || deadline_.watch([this] { on_deadline(); }));
+    lifetime_.cancel();
     flow_.connection_closed(record_->counters(), {});
     spdlog::debug("conn={} closed: client_rx={} client_tx={} upstream_rx={} upstream_tx={}", record_->id(),
                   record_->counters().client_rx.load(), record_->counters().client_tx.load(),
@@ -100,11 +113,15 @@ awaitable<> ClientSession::run() {
 awaitable<> ClientSession::serve_requests(const std::optional<TunnelOrigin>& tunnel_origin) {
     const auto& config = worker_.config();
     for (;;) {
+        if (worker_.draining()) co_return;  // shutting down: no new request on this connection
         if (buffer_.size() == 0) {
             // Between requests an idle connection holds no buffer, only its socket.
             buffer_.shrink_to_fit();
             deadline_.expires_after(config.idle_timeout);
-            if (co_await client_io_->wait_readable()) co_return;
+            idle_ = true;
+            const auto ended = co_await client_io_->wait_readable();
+            idle_ = false;
+            if (ended) co_return;
         }
         deadline_.expires_after(config.header_timeout);
         const auto head = co_await read_head(*client_io_, buffer_, config.max_header_bytes);

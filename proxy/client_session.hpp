@@ -37,6 +37,8 @@ public:
     // Ends the session from its own thread (shutdown): closes both sides.
     void abort();
     std::uint64_t connection_id() const { return record_->id(); }
+    // Between requests, waiting for the client's next one: a drain may close it at once.
+    bool idle() const { return idle_; }
 
 private:
     // Serves requests until the connection should end. Inside an `http` CONNECT tunnel every
@@ -81,6 +83,8 @@ private:
     std::unique_ptr<ByteStream> client_tls_;  // TLS over client_, once a mitm handshake succeeded
     bool upstream_busy_ = false;  // waiting on the origin side: a timeout cuts that side only
     bool pinned_upstream_ = false;  // inside an http CONNECT: keep the origin connection, no pool
+    bool idle_ = false;
+    asio::steady_timer lifetime_;  // --max-connection-lifetime
 };
 
 }  // namespace mproxy::proxy

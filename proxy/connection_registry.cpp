@@ -86,6 +86,9 @@ ConnectionRegistry::ConnectionRegistry(RecentlyClosedPolicy recently_closed)
 
 void ConnectionRegistry::retire_locked(const ConnectionRecord& record) {
     live_.erase(record.id_);
+    if (const auto found = live_by_client_.find(record.client_ip_);
+        found != live_by_client_.end() && --found->second == 0)
+        live_by_client_.erase(found);
     auto& totals = mode_totals_[static_cast<std::size_t>(record.mode_)];
     const auto in_mode = record.bytes_in_mode_locked();
     for (std::size_t i = 0; i < in_mode.size(); ++i) totals.bytes[i] += in_mode[i];
@@ -134,6 +137,7 @@ std::unique_ptr<ConnectionRecord> ConnectionRegistry::open(std::string client_ad
     auto record = std::make_unique<ConnectionRecord>(*this, id, std::move(client_address), std::move(client_ip),
                                                      std::move(closer));
     live_.emplace(id, record.get());
+    ++live_by_client_[record->client_ip_];
     ++mode_totals_[static_cast<std::size_t>(ConnectionMode::plain)].entered;
     return record;
 }
@@ -149,6 +153,12 @@ std::vector<ConnectionSnapshot> ConnectionRegistry::snapshot() const {
 std::size_t ConnectionRegistry::live() const {
     std::lock_guard lock(mutex_);
     return live_.size();
+}
+
+std::size_t ConnectionRegistry::live_from(const std::string& client_ip) const {
+    std::lock_guard lock(mutex_);
+    const auto found = live_by_client_.find(client_ip);
+    return found == live_by_client_.end() ? 0 : found->second;
 }
 
 std::uint64_t ConnectionRegistry::opened_total() const {

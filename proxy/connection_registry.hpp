@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "proxy/connection_stats.hpp"
@@ -104,6 +105,7 @@ public:
 
     std::vector<ConnectionSnapshot> snapshot() const;
     std::size_t live() const;
+    std::size_t live_from(const std::string& client_ip) const;  // live connections from this address
     std::uint64_t opened_total() const;
 
     // Asks the connection to close (it does so on its own thread, soon after). False: no such id.
@@ -134,6 +136,7 @@ private:
     };
     mutable std::deque<Closed> recently_closed_;  // pruned by readers too, hence mutable
     ModeTotalsByMode mode_totals_{};              // folded in when connections leave a mode
+    std::unordered_map<std::string, std::size_t> live_by_client_;  // for the per-client limit
 };
 
 }  // namespace mproxy::proxy

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "proxy/connect_action.hpp"
+#include "proxy/connection_limits.hpp"
 
 namespace mproxy::proxy {
 
@@ -39,6 +40,9 @@ struct ProxyConfig {
     // that a Prometheus scrape still sees their last bytes.
     std::chrono::milliseconds closed_connection_grace{30'000};
     std::size_t closed_connection_limit = 10'000;
+
+    // At start; ProxyServer::set_limits changes them later (a reload).
+    ConnectionLimits limits;
 
     std::size_t upstream_idle_per_host = 256;  // pooled idle origin connections, per worker thread
     std::chrono::milliseconds upstream_idle_expiry{60'000};

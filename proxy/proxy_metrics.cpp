@@ -52,6 +52,9 @@ ProxyMetrics::Totals ProxyMetrics::totals() const {
         t.tls_handshakes[i] = tls_handshakes_[i].load(relaxed);
         t.tls_handshake_failures[i] = tls_handshake_failures_[i].load(relaxed);
     }
+    for (std::size_t i = 0; i < t.connections_refused.size(); ++i)
+        t.connections_refused[i] = connections_refused_[i].load(relaxed);
+    t.lifetime_closes = lifetime_closes_.load(relaxed);
     {
         const std::lock_guard lock(rejects_mutex_);
         t.rejects_by_rule = rejects_by_rule_;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "proxy/connection_limits.hpp"
 #include "proxy/latency_histogram.hpp"
 #include "proxy/upstream_connector.hpp"
 
@@ -32,6 +33,10 @@ class ProxyMetrics {
     void rejected(const std::string& rule_id);
     void upstream_connect_failed(ConnectFailureCause cause);
     void tls_handshake(TlsSide side, bool succeeded);
+    // A new connection answered 503 by a connection limit.
+    void connection_refused(Admission why) { add(connections_refused_[static_cast<std::size_t>(why)]); }
+    // A connection closed because it reached --max-connection-lifetime.
+    void lifetime_reached() { add(lifetime_closes_); }
 
     struct Totals {
         std::array<std::uint64_t, status_classes> exchanges_by_status_class{};
@@ -40,6 +45,8 @@ class ProxyMetrics {
         std::array<std::uint64_t, 2> tls_handshakes{};          // by TlsSide
         std::array<std::uint64_t, 2> tls_handshake_failures{};  // by TlsSide
         std::map<std::string, std::uint64_t> rejects_by_rule;   // "" is the default action
+        std::array<std::uint64_t, 3> connections_refused{};     // by Admission (admitted unused)
+        std::uint64_t lifetime_closes = 0;
         HistogramSnapshot exchange_duration;
         HistogramSnapshot time_to_first_byte;
     };
@@ -56,6 +63,8 @@ class ProxyMetrics {
     std::array<Counter, connect_failure_cause_count> upstream_connect_failures_{};
     std::array<Counter, 2> tls_handshakes_{};
     std::array<Counter, 2> tls_handshake_failures_{};
+    std::array<Counter, 3> connections_refused_{};
+    Counter lifetime_closes_{0};
     // Rejects are rare and keyed by rule id: a small map under a lock is simplest.
     mutable std::mutex rejects_mutex_;
     std::map<std::string, std::uint64_t> rejects_by_rule_;

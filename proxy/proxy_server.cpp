@@ -26,6 +26,7 @@ struct ProxyServer::Impl {
     std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
     ConnectionRegistry registry{RecentlyClosedPolicy{config.closed_connection_grace, config.closed_connection_limit}};
     ProxyMetrics metrics;
+    LiveLimits limits{config.limits};
     LoopGuard loop_guard;
     std::unique_ptr<TlsInterception> interception;  // before the workers, which use it
     std::vector<std::unique_ptr<Worker>> workers;
@@ -67,7 +68,7 @@ void ProxyServer::start() {
     const auto threads = std::max(1u, s.config.threads);
     for (unsigned i = 0; i < threads; ++i)
         s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard, *s.interception, s.rules, s.flows,
-                                                     s.metrics));
+                                                     s.metrics, s.limits));
 
     error_code ec;
     const auto address = asio::ip::make_address(s.config.listen_host, ec);
@@ -124,6 +125,24 @@ void ProxyServer::stop() {
     s.acceptor.reset();
     s.workers.clear();
 }
+
+bool ProxyServer::drain(std::chrono::milliseconds timeout) {
+    auto& s = *impl_;
+    if (!s.running) return true;
+    asio::post(s.workers[0]->context(), [&s] {
+        error_code ignored;
+        s.acceptor->close(ignored);  // new connections are refused by the kernel from now on
+    });
+    for (auto& worker : s.workers) worker->drain();
+    // Called from the thread that handles signals, never an I/O thread: waiting here is fine.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (s.registry.live() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return s.registry.live() == 0;
+}
+
+void ProxyServer::set_limits(const ConnectionLimits& limits) { impl_->limits.set(limits); }
+ConnectionLimits ProxyServer::limits() const { return impl_->limits.get(); }
 
 tcp::endpoint ProxyServer::endpoint() const { return impl_->endpoint; }
 

@@ -27,6 +27,12 @@ public:
     void start();
     // Stops accepting, closes every connection, joins the threads. Idempotent.
     void stop();
+    // Graceful: stops accepting, ends idle connections, lets the others finish their current
+    // exchange (then they close) for up to `timeout`. True when none is left; call stop() after.
+    bool drain(std::chrono::milliseconds timeout);
+    // Connection limits for new connections (a configuration reload).
+    void set_limits(const ConnectionLimits& limits);
+    ConnectionLimits limits() const;
 
     boost::asio::ip::tcp::endpoint endpoint() const;
     ConnectionRegistry& connections();

@@ -4,12 +4,38 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/write.hpp>
+
 #include "proxy/client_session.hpp"
+#include "proxy/error_response.hpp"
 
 namespace mproxy::proxy {
 
 namespace {
+// Over a connection limit: a 503 saying which, then the connection closes. Nothing is read.
+awaitable<> refuse_connection(Worker& worker, tcp::socket socket, Admission why, std::string client) {
+    worker.metrics().connection_refused(why);
+    spdlog::warn("connection from {} refused: over the {} limit", client, to_string(why));
+    const auto response = make_error_response(
+        503, why == Admission::over_max_connections ? "too many connections to this proxy (--max-connections)"
+                                                    : "too many connections from your address (--max-connections-per-client)",
+        true);
+    co_await asio::async_write(socket, asio::buffer(response), use_tuple);
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+}
+
 awaitable<> serve_connection(Worker& worker, tcp::socket socket) {
+    error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    const auto client_ip = ec ? std::string() : remote.address().to_string();
+    const auto why = admit(worker.limits().get(), worker.registry().live(), worker.registry().live_from(client_ip));
+    if (why != Admission::admitted) {
+        const auto client = ec ? std::string("unknown") : client_ip + ":" + std::to_string(remote.port());
+        co_await refuse_connection(worker, std::move(socket), why, client);
+        co_return;
+    }
     ClientSession session(worker, std::move(socket));
     co_await session.run();
 }
@@ -25,7 +51,8 @@ void log_unexpected(std::exception_ptr error) {
 }  // namespace
 
 Worker::Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
-               TlsInterception& interception, const RuleBook& rules, FlowLog& flows, ProxyMetrics& metrics)
+               TlsInterception& interception, const RuleBook& rules, FlowLog& flows, ProxyMetrics& metrics,
+               const LiveLimits& limits)
     : work_(context_.get_executor()),
       config_(config),
       registry_(registry),
@@ -34,6 +61,7 @@ Worker::Worker(const ProxyConfig& config, ConnectionRegistry& registry, const Lo
       rules_(rules),
       flows_(flows),
       metrics_(metrics),
+      limits_(limits),
       pool_(context_.get_executor(), config.upstream_idle_per_host, config.upstream_idle_expiry) {}
 
 void Worker::run() {
@@ -55,6 +83,14 @@ void Worker::abort_session(std::uint64_t connection_id) {
             session->abort();
             return;
         }
+}
+
+void Worker::drain() {
+    asio::post(context_, [this] {
+        draining_ = true;
+        for (auto* session : sessions_)
+            if (session->idle()) session->abort();
+    });
 }
 
 void Worker::serve(tcp::socket socket) {

@@ -23,7 +23,8 @@ class TlsInterception;
 class Worker {
 public:
     Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
-           TlsInterception& interception, const RuleBook& rules, FlowLog& flows, ProxyMetrics& metrics);
+           TlsInterception& interception, const RuleBook& rules, FlowLog& flows, ProxyMetrics& metrics,
+           const LiveLimits& limits);
 
     // Runs the io_context until stop(); call from the worker's thread.
     void run();
@@ -33,6 +34,9 @@ public:
     void serve(tcp::socket socket);
     // Worker thread only: ends the session of this connection, if it is still here.
     void abort_session(std::uint64_t connection_id);
+    // Any thread: from now on sessions end after their current exchange; idle ones end at once.
+    void drain();
+    bool draining() const { return draining_; }  // worker thread only
 
     asio::io_context& context() { return context_; }
     const ProxyConfig& config() const { return config_; }
@@ -43,6 +47,7 @@ public:
     const RuleBook& rules() const { return rules_; }
     FlowLog& flows() { return flows_; }
     ProxyMetrics& metrics() { return metrics_; }
+    const LiveLimits& limits() const { return limits_; }
 
 private:
     friend class ClientSession;  // registers itself so stop() can reach it
@@ -57,6 +62,8 @@ private:
     const RuleBook& rules_;
     FlowLog& flows_;
     ProxyMetrics& metrics_;
+    const LiveLimits& limits_;
+    bool draining_ = false;
     UpstreamPool pool_;  // after the io_context: its sockets and timer go first
 };
 
