@@ -19,12 +19,16 @@ const std::string mproxyd = MPROXYD_PATH;
 
 // A running mproxyd on an ephemeral port, read back from its start-up log line.
 class Mproxyd {
-public:
+  public:
     explicit Mproxyd(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{mproxyd, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads", "2", "--log-level", "info"};
+        std::vector<std::string> argv{
+            mproxyd,       "--listen",         "127.0.0.1:0", "--control-listen",
+            "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads",
+            "2",           "--log-level",      "info"};
         argv.insert(argv.end(), extra.begin(), extra.end());
         process = std::make_unique<ChildProcess>(argv);
-        if (!process->wait_for_output("listening on", 20s)) throw std::runtime_error("mproxyd did not start");
+        if (!process->wait_for_output("listening on", 20s))
+            throw std::runtime_error("mproxyd did not start");
         std::smatch m;
         const auto out = process->output();
         if (!std::regex_search(out, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)")))
@@ -77,8 +81,9 @@ TEST(MproxydProcess, CurlUploadWithExpectContinueThroughHttpConnect) {
         std::fwrite(data.data(), 1, data.size(), f);
         std::fclose(f);
     }
-    const auto got = curl({"-p", "-x", server.proxy(), "-H", "Expect: 100-continue", "--expect100-timeout", "30",
-                           "-v", "-T", file, "-X", "POST", origin.url("/upload")});
+    const auto got =
+        curl({"-p", "-x", server.proxy(), "-H", "Expect: 100-continue", "--expect100-timeout", "30",
+              "-v", "-T", file, "-X", "POST", origin.url("/upload")});
     std::remove(file.c_str());
     EXPECT_EQ(got.status, 0) << got.out;
     EXPECT_NE(got.out.find("HTTP/1.1 100 Continue"), std::string::npos) << got.out;
@@ -99,18 +104,22 @@ TEST(MproxydProcess, TakenPortIsAClearErrorAndNonZeroExit) {
     boost::asio::io_context io;
     boost::asio::ip::tcp::acceptor taken(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
     const auto port = std::to_string(taken.local_endpoint().port());
-    ChildProcess child({mproxyd, "--listen", "127.0.0.1:" + port, "--control-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
+    ChildProcess child({mproxyd, "--listen", "127.0.0.1:" + port, "--control-listen", "127.0.0.1:0",
+                        "--metrics-listen", "127.0.0.1:0"});
     const auto status = child.wait(10s);
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(*status, 1);
-    EXPECT_NE(child.output().find("cannot listen on 127.0.0.1:" + port + ": Address already in use"),
-              std::string::npos)
+    EXPECT_NE(
+        child.output().find("cannot listen on 127.0.0.1:" + port + ": Address already in use"),
+        std::string::npos)
         << child.output();
 }
 
 TEST(MproxydProcess, BadFlagsAreClearErrorsWithExitCode2) {
-    const std::vector<std::vector<std::string>> cases = {
-        {"--bogus"}, {"--connect-action", "teleport"}, {"--listen", "no-port-here"}, {"--threads", "0"}};
+    const std::vector<std::vector<std::string>> cases = {{"--bogus"},
+                                                         {"--connect-action", "teleport"},
+                                                         {"--listen", "no-port-here"},
+                                                         {"--threads", "0"}};
     for (const auto& args : cases) {
         std::vector<std::string> argv{mproxyd};
         argv.insert(argv.end(), args.begin(), args.end());
@@ -125,11 +134,30 @@ TEST(MproxydProcess, BadFlagsAreClearErrorsWithExitCode2) {
 TEST(MproxydProcess, HelpListsEveryFlag) {
     const auto got = run_command({mproxyd, "--help"}, 10s);
     EXPECT_EQ(got.status, 0);
-    for (const char* flag : {"--listen", "--connect-action", "--threads", "--connect-timeout", "--header-timeout",
-                             "--idle-timeout", "--max-header-bytes", "--log-level", "--control-listen",
-                             "--control-token-file", "--control-tls-cert", "--control-tls-key",
-                             "--control-tls-client-ca", "--rules-file", "--flow-log-size", "--metrics-listen",
-                             "--metrics-connection-grace", "--metrics-connection-series-limit"})
+    for (const char* flag : {"--listen",
+                             "--connect-action",
+                             "--threads",
+                             "--connect-timeout",
+                             "--header-timeout",
+                             "--idle-timeout",
+                             "--max-header-bytes",
+                             "--log-level",
+                             "--control-listen",
+                             "--control-token-file",
+                             "--control-tls-cert",
+                             "--control-tls-key",
+                             "--control-tls-client-ca",
+                             "--rules-file",
+                             "--flow-log-size",
+                             "--metrics-listen",
+                             "--metrics-connection-grace",
+                             "--metrics-connection-series-limit",
+                             "--config",
+                             "--drain-timeout",
+                             "--max-connections",
+                             "--max-connections-per-client",
+                             "--max-connection-lifetime",
+                             "--log-format"})
         EXPECT_NE(got.out.find(flag), std::string::npos) << flag;
 }
 
