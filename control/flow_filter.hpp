@@ -29,6 +29,12 @@ public:
     // fails that condition.
     bool passes(const proxy::FlowEvent& event) const;
 
+    // No condition set: passes() holds for every event.
+    bool passes_everything() const {
+        return host_glob_.empty() && methods_.empty() && status_min_ == 0 && status_max_ == 0 && modes_ == 0 &&
+               !client_network_ && connection_id_ == 0 && min_bytes_ == 0 && kinds_ == 0;
+    }
+
     // True when `event`'s kind is among the selected ones (all when none were named).
     bool passes_kind(proxy::FlowEventKind kind) const;
 

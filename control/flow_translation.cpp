@@ -81,51 +81,39 @@ void to_proto(const proxy::FlowEvent& event, v1::FlowEvent& out) {
     }
 }
 
-const std::string& encoded_event(const proxy::LoggedFlowEvent& logged) {
-    std::call_once(logged.encoded_once, [&] {
-        // One scratch message per thread: its fields' buffers are reused from event to event.
-        thread_local v1::FlowEvent scratch;
-        scratch.Clear();
-        to_proto(logged.event, scratch);
-        scratch.SerializeToString(&logged.encoded);
-    });
-    return logged.encoded;
-}
-
 namespace {
 // WatchFlowsResponse's fields, as in flows.proto.
-constexpr int log_id_field = 1, events_field = 2, gap_field = 3, caught_up_field = 4;
-constexpr auto length_delimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+constexpr int log_id_field = 1, gap_field = 3, caught_up_field = 4;
 
-std::size_t delimited_size(int field, std::size_t length) {
-    return CodedOutputStream::VarintSize32(WireFormatLite::MakeTag(field, length_delimited)) +
-           CodedOutputStream::VarintSize64(length) + length;
+void append_field(int field, WireFormatLite::WireType type, std::string& out) {
+    std::uint8_t bytes[5];
+    const auto* end = CodedOutputStream::WriteTagToArray(WireFormatLite::MakeTag(field, type), bytes);
+    out.append(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(end - bytes));
 }
 
-std::uint8_t* write_delimited(int field, std::string_view bytes, std::uint8_t* out) {
-    out = CodedOutputStream::WriteTagToArray(WireFormatLite::MakeTag(field, length_delimited), out);
-    out = CodedOutputStream::WriteVarint64ToArray(bytes.size(), out);
-    return CodedOutputStream::WriteRawToArray(bytes.data(), static_cast<int>(bytes.size()), out);
+void append_delimited(int field, std::string_view value, std::string& out) {
+    append_field(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, out);
+    std::uint8_t length[10];
+    const auto* end = CodedOutputStream::WriteVarint64ToArray(value.size(), length);
+    out.append(reinterpret_cast<const char*>(length), static_cast<std::size_t>(end - length));
+    out.append(value);
 }
 }  // namespace
 
-std::size_t WatchResponseParts::size() const {
-    std::size_t total = log_id.empty() ? 0 : delimited_size(log_id_field, log_id.size());
-    for (const auto* event : events) total += delimited_size(events_field, event->size());
-    if (gap) total += delimited_size(gap_field, gap->size());
-    if (caught_up) total += 2;  // tag and a one-byte varint
-    return total;
+std::string watch_response_head(std::string_view log_id) {
+    std::string head;
+    if (!log_id.empty()) append_delimited(log_id_field, log_id, head);
+    return head;
 }
 
-std::uint8_t* WatchResponseParts::write(std::uint8_t* out) const {
-    if (!log_id.empty()) out = write_delimited(log_id_field, log_id, out);
-    for (const auto* event : events) out = write_delimited(events_field, *event, out);
-    if (gap) out = write_delimited(gap_field, *gap, out);
+std::string watch_response_trailer(const v1::Gap* gap, bool caught_up) {
+    std::string trailer;
+    if (gap) append_delimited(gap_field, gap->SerializeAsString(), trailer);
     if (caught_up) {
-        out = CodedOutputStream::WriteTagToArray(WireFormatLite::MakeTag(caught_up_field, WireFormatLite::WIRETYPE_VARINT), out);
-        *out++ = 1;
+        append_field(caught_up_field, WireFormatLite::WIRETYPE_VARINT, trailer);
+        trailer.push_back(1);
     }
-    return out;
+    return trailer;
 }
 
 v1::Flow summarize_flow(std::span<const proxy::FlowEvent> events, bool with_events) {

@@ -8,12 +8,15 @@
 // the reading and the encoding. A subscriber that stops reading stops being woken (its write never
 // completes), the log overwrites what it did not read, and it is told so with a Gap.
 //
-// Each write carries every event ready at the time (a batch), and WatchFlows is served raw: each
-// event is encoded once, into the log's cache shared by every stream (encoded_event), and a batch
-// is those bytes laid end to end behind a WatchFlowsResponse's tags, with no message built per
-// stream. A stream that has caught up with the log writes at most once per min_write_interval:
-// what a write costs gRPC (and the thread switches around it) dwarfs what an event costs, so
-// events gather into batches of hundreds under load, for a few milliseconds of delay.
+// Each write carries every event ready at the time (a batch), and WatchFlows is served raw, with
+// no message built: an unfiltered stream's batch points into the events' wire bytes, encoded once
+// for every stream (EncodedFlowTail), between a WatchFlowsResponse's leading and trailing fields; a
+// filtered stream writes the events that pass into a buffer of its own (FlowEventWire).
+//
+// A stream that has caught up with the log writes at most once per min_write_interval, and once
+// per busy_write_interval while its batches are large: what a write costs (gRPC, the socket, the
+// thread switches around it) dwarfs what an event costs, so under load events gather into batches
+// of thousands, for at most a few tens of milliseconds of delay; light traffic keeps the short one.
 
 #include <grpc/slice.h>
 #include <grpcpp/support/byte_buffer.h>
@@ -36,8 +39,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "control/encoded_flow_tail.hpp"
 #include "control/flow_filter.hpp"
 #include "control/flow_translation.hpp"
+#include "control/flow_wire.hpp"
 #include "control/services.hpp"
 #include "control/unary_call.hpp"
 #include "mproxy/v1/flows.grpc.pb.h"
@@ -51,6 +56,9 @@ constexpr std::size_t read_batch = 512;
 constexpr std::size_t max_message_bytes = 1 << 20;
 // The least time from one write of a stream to the next: the delay a live event may wait for.
 constexpr auto min_write_interval = std::chrono::milliseconds(5);
+// From a write of at least busy_batch events to the next, while the stream keeps up.
+constexpr auto busy_write_interval = std::chrono::milliseconds(20);
+constexpr std::uint64_t busy_batch = 256;
 constexpr std::uint32_t default_page_size = 100;
 constexpr std::uint32_t max_page_size = 1000;
 
@@ -70,6 +78,7 @@ public:
     }
 
     proxy::FlowLog& flows() { return flows_; }
+    EncodedFlowTail& tail() { return tail_; }
     boost::asio::thread_pool& worker() { return worker_; }
 
     void stream_started() {
@@ -93,6 +102,7 @@ public:
 
 private:
     proxy::FlowLog& flows_;
+    EncodedFlowTail tail_{flows_};
     std::mutex mutex_;
     std::condition_variable ended_;
     std::size_t live_ = 0;
@@ -111,10 +121,17 @@ struct StreamStart {
     bool restarted = false;  // the client's log_id is another server's: say so in the first Gap
 };
 
+struct MessageBody;
+
 class WatchStream : public std::enable_shared_from_this<WatchStream> {
 public:
     WatchStream(WatchHub& hub, WatchReactor* reactor, StreamStart start)
-        : hub_(hub), reactor_(reactor), start_(std::move(start)), cursor_(start_.cursor), timer_(hub.worker()) {
+        : hub_(hub),
+          reactor_(reactor),
+          start_(std::move(start)),
+          head_(watch_response_head(start_.log_id)),
+          cursor_(start_.cursor),
+          timer_(hub.worker()) {
         hub_.stream_started();
         hub_.flows().subscribers.fetch_add(1, std::memory_order_relaxed);
     }
@@ -133,6 +150,8 @@ public:
 private:
     void pump_locked();
     bool next_message_locked();
+    std::optional<MessageBody> unfiltered_body_locked();
+    MessageBody filtered_body_locked();
     void arm_waiter_locked();
     void disarm_waiter_locked();
     void finish_locked(const grpc::Status& status);
@@ -152,6 +171,7 @@ private:
     std::mutex mutex_;
     WatchReactor* reactor_;  // null once OnDone ran
     const StreamStart start_;
+    const grpc::Slice head_;  // every message's log_id field
     std::uint64_t cursor_;
     bool first_read_ = true;
     bool caught_up_sent_ = false;
@@ -161,6 +181,7 @@ private:
     std::uint64_t waiter_ = 0;  // the log's token; 0 when the waiter fired at once
     bool delayed_ = false;      // the timer will pump at next_write_
     bool behind_ = false;       // the last message stopped short of the end of the log
+    std::uint64_t last_batch_ = 0;  // events in the last message
     std::chrono::steady_clock::time_point next_write_;
     boost::asio::steady_timer timer_;  // on the worker
     grpc::ByteBuffer in_flight_;  // StartWrite's message, alive until OnWriteDone
@@ -287,59 +308,103 @@ void WatchStream::pump_locked() {
     }
     writing_ = true;
     // A stream behind the log writes again as soon as it can, each batch a full one.
-    next_write_ = behind_ ? now : now + min_write_interval;
+    next_write_ = behind_ ? now : now + (last_batch_ >= busy_batch ? busy_write_interval : min_write_interval);
     reactor_->StartWrite(&in_flight_);
 }
 
-bool WatchStream::next_message_locked() {
-    WatchResponseParts parts;
-    parts.log_id = start_.log_id;
-    std::optional<v1::Gap> gap;
+// What a message carries before its trailer: the events' bytes and what the reads found.
+struct MessageBody {
+    std::vector<grpc::Slice> slices;
+    std::uint64_t events = 0;
+    std::uint64_t missed = 0;      // events lost before these
+    std::uint64_t resumed_at = 0;  // when missed: the sequence of the next event of the log
+    bool at_end = false;           // the reads reached the newest event
+};
+
+std::optional<MessageBody> WatchStream::unfiltered_body_locked() {
+    // Every event passes: the shared encodings, pointed at rather than copied.
+    auto read = hub_.tail().read_after(cursor_, max_message_bytes);
+    if (!read.covered) return std::nullopt;  // older than the tail: the log, as a filtered stream does
+    cursor_ = read.cursor;
+    MessageBody body;
+    body.slices = std::move(read.slices);
+    body.events = read.events;
+    body.missed = read.missed;
+    body.resumed_at = read.events > 0 ? read.first : read.cursor + 1;
+    body.at_end = read.at_end;
+    return body;
+}
+
+MessageBody WatchStream::filtered_body_locked() {
+    MessageBody body;
+    // The events that pass, measured first and then written into one buffer of the stream's own:
+    // a filter that skips most events would make the shared encodings a slice per event.
+    std::vector<proxy::FlowEventPtr> passed;
+    std::vector<FlowEventWire> wires;
     std::size_t bytes = 0;
-    // The events whose cached bytes `parts` points at, alive until they are copied out below.
-    std::vector<std::vector<proxy::FlowEventPtr>> held;
     // Another read only while the message has no event yet, so a Gap always comes before them all;
     // reads whose events the filter all skips are read past at once: skipped events are not gaps.
     for (;;) {
         auto batch = hub_.flows().read_after(cursor_, read_batch);
-        const bool restart_gap = first_read_ && start_.restarted;
-        first_read_ = false;
-        if (batch.missed > 0 || restart_gap) {
-            if (!gap) gap.emplace();
-            gap->set_missed(gap->missed() + batch.missed);
-            gap->set_server_restarted(gap->server_restarted() || restart_gap);
+        if (batch.missed > 0) {
+            body.missed += batch.missed;
             // The next event of the log; the filter may skip it and send a later one first.
-            gap->set_resumed_at(batch.events.empty() ? batch.cursor + 1 : batch.events.front()->event.sequence);
-            hub_.flows().dropped_to_subscribers.fetch_add(batch.missed, std::memory_order_relaxed);
+            body.resumed_at = batch.events.empty() ? batch.cursor + 1 : batch.events.front()->event.sequence;
         }
         std::size_t used = 0;
         for (; used < batch.events.size(); ++used) {
-            const auto& logged = *batch.events[used];
-            if (!start_.filter.passes(logged.event)) continue;
-            const std::string& encoded = encoded_event(logged);
-            if (!parts.events.empty() && bytes + encoded.size() > max_message_bytes) break;  // the rest next time
-            bytes += encoded.size() + 8;
-            parts.events.push_back(&encoded);
+            auto& logged = batch.events[used];
+            if (!start_.filter.passes(logged->event)) continue;
+            const auto& wire = wires.emplace_back(logged->event);
+            if (!passed.empty() && bytes + wire.field_size() > max_message_bytes) {  // the rest next time
+                wires.pop_back();
+                break;
+            }
+            bytes += wire.field_size();
+            passed.push_back(std::move(logged));  // keeps the event `wire` reads alive
         }
         const bool all_used = used == batch.events.size();
         cursor_ = all_used ? batch.cursor : batch.events[used]->event.sequence - 1;
-        const bool at_end = all_used && batch.events.size() < read_batch;
-        held.push_back(std::move(batch.events));
-        if (at_end && start_.replay && !caught_up_sent_) {
-            parts.caught_up = true;
-            caught_up_sent_ = true;
-        }
-        behind_ = !at_end;
-        if (!parts.events.empty() || at_end) break;
+        body.at_end = all_used && batch.events.size() < read_batch;
+        if (!passed.empty() || body.at_end) break;
     }
-    if (gap) parts.gap = gap->SerializeAsString();
-    if (parts.empty()) return false;
+    if (passed.empty()) return body;
+    grpc_slice raw = grpc_slice_malloc(bytes);
+    auto* out = GRPC_SLICE_START_PTR(raw);
+    for (const auto& wire : wires) out = wire.write_field(out);
+    body.slices.emplace_back(raw, grpc::Slice::STEAL_REF);
+    body.events = passed.size();
+    return body;
+}
 
-    const auto size = parts.size();
-    grpc_slice raw = grpc_slice_malloc(size);
-    parts.write(GRPC_SLICE_START_PTR(raw));
-    grpc::Slice slice(raw, grpc::Slice::STEAL_REF);
-    in_flight_ = grpc::ByteBuffer(&slice, 1);
+bool WatchStream::next_message_locked() {
+    const bool restart_gap = first_read_ && start_.restarted;
+    first_read_ = false;
+    const auto before = cursor_;
+    std::optional<MessageBody> body;
+    if (start_.filter.passes_everything()) body = unfiltered_body_locked();
+    if (!body) body = filtered_body_locked();
+    behind_ = !body->at_end;
+    last_batch_ = body->events;
+    std::optional<v1::Gap> gap;
+    if (body->missed > 0 || restart_gap) {
+        gap.emplace();
+        gap->set_missed(body->missed);
+        gap->set_server_restarted(restart_gap);
+        gap->set_resumed_at(body->missed > 0 ? body->resumed_at : before + 1);
+        hub_.flows().dropped_to_subscribers.fetch_add(body->missed, std::memory_order_relaxed);
+    }
+    const bool caught_up = body->at_end && start_.replay && !caught_up_sent_;
+    if (caught_up) caught_up_sent_ = true;
+    if (body->events == 0 && !gap && !caught_up) return false;
+
+    // log_id, the events, then gap and caught_up: the order SerializeToString gives.
+    std::vector<grpc::Slice> slices;
+    slices.reserve(body->slices.size() + 2);
+    if (head_.size() > 0) slices.push_back(head_);
+    for (auto& slice : body->slices) slices.push_back(std::move(slice));
+    if (gap || caught_up) slices.emplace_back(watch_response_trailer(gap ? &*gap : nullptr, caught_up));
+    in_flight_ = grpc::ByteBuffer(slices.data(), slices.size());
     return true;
 }
 

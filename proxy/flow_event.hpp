@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "proxy/connect_action.hpp"
@@ -60,15 +59,11 @@ struct FlowEvent {
 };
 
 // An event as the log holds it: immutable once published, shared by every reader, so a reader
-// copies a pointer under the log's lock, not eight strings. `encoded` is a cache for the control
-// plane, opaque here: the event's wire form, made once by whichever subscriber needs it first
-// (std::call_once on `encoded_once`) and then reused by every other one.
+// copies a pointer under the log's lock, not eight strings.
 struct LoggedFlowEvent {
     explicit LoggedFlowEvent(FlowEvent&& e) : event(std::move(e)) {}
 
     FlowEvent event;
-    mutable std::once_flag encoded_once;
-    mutable std::string encoded;
 };
 using FlowEventPtr = std::shared_ptr<const LoggedFlowEvent>;
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "control/flow_translation.hpp"
+#include "control/flow_wire.hpp"
 
 namespace mproxy::control {
 namespace {
@@ -62,8 +63,23 @@ std::string refusal(const v1::FlowFilter& message) {
 
 TEST(FlowFilterTest, EmptyFilterPassesEverything) {
     const auto filter = compiled({});
+    EXPECT_TRUE(filter.passes_everything());
     EXPECT_TRUE(filter.passes(connection_opened()));
     EXPECT_TRUE(filter.passes(exchange_done("example.com", "GET", 200, 10, 20)));
+}
+
+TEST(FlowFilterTest, AnyConditionMeansNotEverything) {
+    std::vector<v1::FlowFilter> filters(9);
+    filters[0].set_host_glob("*");
+    filters[1].add_methods("GET");
+    filters[2].set_status_min(100);
+    filters[3].set_status_max(599);
+    filters[4].add_modes(v1::CONNECTION_MODE_PLAIN);
+    filters[5].set_client_cidr("0.0.0.0/0");
+    filters[6].set_connection_id(1);
+    filters[7].set_min_bytes(1);
+    filters[8].add_kinds("exchange_done");
+    for (const auto& message : filters) EXPECT_FALSE(compiled(message).passes_everything()) << message.ShortDebugString();
 }
 
 TEST(FlowFilterTest, HostGlobIsCaseInsensitiveAndCrossesDots) {
@@ -300,21 +316,64 @@ std::vector<FlowEvent> one_of_each_kind() {
     return events;
 }
 
-TEST(FlowTranslationTest, EncodedEventIsTheSerializedTranslationMadeOnce) {
-    for (auto& event : one_of_each_kind()) {
-        const proxy::LoggedFlowEvent logged{std::move(event)};
+// Edge values the bench traffic never shows: times before 1970, negative and long durations,
+// the largest numbers, ports and statuses at their limits.
+std::vector<FlowEvent> edge_values() {
+    std::vector<FlowEvent> events;
+    auto& before_epoch = events.emplace_back(exchange_done("h", "PUT", 599, ~0ull, ~0ull));
+    before_epoch.time = std::chrono::system_clock::time_point(std::chrono::microseconds(-1'500'001));
+    before_epoch.time_to_first_byte = std::chrono::microseconds(-2'000'001);
+    before_epoch.duration = std::chrono::microseconds(-999);
+    before_epoch.sequence = ~0ull;
+    before_epoch.connection_id = ~0ull;
+    before_epoch.flow_id = 1;
+    before_epoch.port = 65535;
+    auto& long_duration = events.emplace_back(exchange_done("h", "GET", 200, 0, 0));
+    long_duration.duration = std::chrono::hours(24 * 365 * 100);
+    long_duration.time_to_first_byte = std::chrono::microseconds(999'999);
+    for (const auto mode : {proxy::ConnectionMode::tunnel, proxy::ConnectionMode::http, proxy::ConnectionMode::websocket}) {
+        auto& event = events.emplace_back(connection_opened());
+        event.mode = mode;
+    }
+    auto& pre_epoch_whole_second = events.emplace_back(connection_opened());
+    pre_epoch_whole_second.time = std::chrono::system_clock::time_point(std::chrono::seconds(-3));
+    for (const auto action : {proxy::ConnectAction::tunnel, proxy::ConnectAction::http}) {
+        auto& decision = events.emplace_back(connection_opened());
+        decision.kind = FlowEventKind::connect_decision;
+        decision.action = action;
+        decision.status = 403;  // not a reject: no reject_status
+    }
+    auto& client_side = events.emplace_back(connection_opened());
+    client_side.kind = FlowEventKind::tls_failure;
+    client_side.upstream_side = false;
+    return events;
+}
+
+TEST(FlowTranslationTest, DirectEncodingIsWhatSerializingTheTranslationGives) {
+    auto events = one_of_each_kind();
+    for (auto& event : edge_values()) events.push_back(std::move(event));
+    for (const auto& event : events) {
         v1::FlowEvent expected;
-        to_proto(logged.event, expected);
-        const std::string& encoded = encoded_event(logged);
-        EXPECT_EQ(encoded, expected.SerializeAsString()) << expected.ShortDebugString();
-        EXPECT_EQ(&encoded_event(logged), &encoded) << "the cached bytes, not made again";
+        to_proto(event, expected);
+        const FlowEventWire wire(event);
+        ASSERT_EQ(wire.size(), expected.ByteSizeLong()) << expected.ShortDebugString();
+        std::string built(wire.size(), '\0');
+        auto* begin = reinterpret_cast<std::uint8_t*>(built.data());
+        EXPECT_EQ(wire.write(begin), begin + built.size()) << "write() fills exactly size() bytes";
+        EXPECT_EQ(built, expected.SerializeAsString()) << expected.ShortDebugString();
+
+        // As a WatchFlowsResponse's `events` entry: the message with that one event.
+        v1::WatchFlowsResponse response;
+        *response.add_events() = expected;
+        std::string field(wire.field_size(), '\0');
+        begin = reinterpret_cast<std::uint8_t*>(field.data());
+        EXPECT_EQ(wire.write_field(begin), begin + field.size());
+        EXPECT_EQ(field, response.SerializeAsString()) << expected.ShortDebugString();
     }
 }
 
 TEST(FlowTranslationTest, HandBuiltWatchResponseIsWhatSerializingTheMessageGives) {
-    std::vector<std::unique_ptr<proxy::LoggedFlowEvent>> logged;
-    for (auto& event : one_of_each_kind()) logged.push_back(std::make_unique<proxy::LoggedFlowEvent>(std::move(event)));
-
+    const auto events = one_of_each_kind();
     v1::Gap gap;
     gap.set_missed(12345);
     gap.set_resumed_at(1'000'000'000'001);
@@ -326,30 +385,26 @@ TEST(FlowTranslationTest, HandBuiltWatchResponseIsWhatSerializingTheMessageGives
         bool gap, caught_up;
     };
     const Case cases[] = {
-        {"0123456789abcdef", logged.size(), false, false}, {"0123456789abcdef", logged.size(), true, true},
+        {"0123456789abcdef", events.size(), false, false}, {"0123456789abcdef", events.size(), true, true},
         {"0123456789abcdef", 1, true, false},              {"0123456789abcdef", 0, false, true},
         {"0123456789abcdef", 0, true, false},              {"", 3, false, false},
         {std::string(200, 'l'), 2, false, true},
     };
     for (const auto& c : cases) {
-        WatchResponseParts parts;
-        parts.log_id = c.log_id;
         v1::WatchFlowsResponse expected;
         expected.set_log_id(c.log_id);
+        std::string built = watch_response_head(c.log_id);
         for (std::size_t i = 0; i < c.events; ++i) {
-            parts.events.push_back(&encoded_event(*logged[i]));
-            to_proto(logged[i]->event, *expected.add_events());
+            to_proto(events[i], *expected.add_events());
+            const FlowEventWire wire(events[i]);
+            const auto offset = built.size();
+            built.resize(offset + wire.field_size());
+            wire.write_field(reinterpret_cast<std::uint8_t*>(built.data() + offset));
         }
-        if (c.gap) {
-            parts.gap = gap.SerializeAsString();
-            *expected.mutable_gap() = gap;
-        }
-        parts.caught_up = c.caught_up;
+        if (c.gap) *expected.mutable_gap() = gap;
         expected.set_caught_up(c.caught_up);
+        built += watch_response_trailer(c.gap ? &gap : nullptr, c.caught_up);
 
-        std::string built(parts.size(), '\0');
-        auto* begin = reinterpret_cast<std::uint8_t*>(built.data());
-        EXPECT_EQ(parts.write(begin), begin + built.size()) << "write() fills exactly size() bytes";
         EXPECT_EQ(built, expected.SerializeAsString()) << expected.ShortDebugString();
         v1::WatchFlowsResponse parsed;
         ASSERT_TRUE(parsed.ParseFromString(built));
