@@ -13,6 +13,13 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
 )
 if [ "${MPROXY_TEST_DEPS:-0}" = 1 ]; then packages+=(prometheus); fi
+# tests/deploy: kubectl renders the kustomize overlays, node and npm run the checks. A kubectl or a
+# Node.js (with its own npm) from elsewhere is kept: Debian's packages would conflict with them.
+if [ "${MPROXY_TEST_DEPS:-0}" = 1 ]; then
+  command -v kubectl >/dev/null || packages+=(kubernetes-client)
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 if [ "${MPROXY_BENCH_DEPS:-0}" = 1 ]; then packages+=(nginx-light wrk util-linux procps); fi
 
 missing=()
