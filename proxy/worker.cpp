@@ -1,8 +1,8 @@
 #include "proxy/worker.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include <boost/asio/write.hpp>
 
@@ -13,12 +13,15 @@ namespace mproxy::proxy {
 
 namespace {
 // Over a connection limit: a 503 saying which, then the connection closes. Nothing is read.
-awaitable<> refuse_connection(Worker& worker, tcp::socket socket, Admission why, std::string client) {
+awaitable<> refuse_connection(Worker& worker, tcp::socket socket, Admission why,
+                              std::string client) {
     worker.metrics().connection_refused(why);
     spdlog::warn("connection from {} refused: over the {} limit", client, to_string(why));
     const auto response = make_error_response(
-        503, why == Admission::over_max_connections ? "too many connections to this proxy (--max-connections)"
-                                                    : "too many connections from your address (--max-connections-per-client)",
+        503,
+        why == Admission::over_max_connections
+            ? "too many connections to this proxy (--max-connections)"
+            : "too many connections from your address (--max-connections-per-client)",
         true);
     co_await asio::async_write(socket, asio::buffer(response), use_tuple);
     error_code ignored;
@@ -26,13 +29,25 @@ awaitable<> refuse_connection(Worker& worker, tcp::socket socket, Admission why,
     socket.close(ignored);
 }
 
-awaitable<> serve_connection(Worker& worker, tcp::socket socket) {
+// Whether a connection limit refuses this new connection (`client` then names it). Without count
+// limits, the default, nothing is looked up: no registry lock, no address text per accept.
+Admission check_limits(Worker& worker, const tcp::socket& socket, std::string& client) {
+    const auto limits = worker.limits().get();
+    if (limits.max_connections == 0 && limits.max_connections_per_client == 0)
+        return Admission::admitted;
     error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     const auto client_ip = ec ? std::string() : remote.address().to_string();
-    const auto why = admit(worker.limits().get(), worker.registry().live(), worker.registry().live_from(client_ip));
-    if (why != Admission::admitted) {
-        const auto client = ec ? std::string("unknown") : client_ip + ":" + std::to_string(remote.port());
+    const auto why =
+        admit(limits, worker.registry().live(), worker.registry().live_from(client_ip));
+    if (why != Admission::admitted)
+        client = ec ? std::string("unknown") : client_ip + ":" + std::to_string(remote.port());
+    return why;
+}
+
+awaitable<> serve_connection(Worker& worker, tcp::socket socket) {
+    std::string client;
+    if (const auto why = check_limits(worker, socket, client); why != Admission::admitted) {
         co_await refuse_connection(worker, std::move(socket), why, client);
         co_return;
     }
@@ -51,8 +66,8 @@ void log_unexpected(std::exception_ptr error) {
 }  // namespace
 
 Worker::Worker(const ProxyConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
-               TlsInterception& interception, const RuleBook& rules, FlowLog& flows, ProxyMetrics& metrics,
-               const LiveLimits& limits)
+               TlsInterception& interception, const RuleBook& rules, FlowLog& flows,
+               ProxyMetrics& metrics, const LiveLimits& limits)
     : work_(context_.get_executor()),
       config_(config),
       registry_(registry),
