@@ -12,14 +12,44 @@ namespace {
 // Large enough that a caught-up stream's batch (a few milliseconds of events) spans one or two
 // slices; an event larger than this gets a chunk of its own size.
 constexpr std::size_t chunk_capacity = 64 * 1024;
-// Events copied out of the log per lock of it.
-constexpr std::size_t log_read = 1024;
 }  // namespace
 
-void EncodedFlowTail::append_locked(const proxy::FlowEvent& event, bool after_hole) {
-    const FlowEventWire wire(event);
-    const auto size = wire.field_size();
-    if (chunks_.empty() || after_hole || chunks_.back().capacity - chunks_.back().used < size) {
+EncodedFlowTail::~EncodedFlowTail() {
+    std::lock_guard users(users_mutex_);
+    if (users_ > 0) log_.detach_sink();
+}
+
+void EncodedFlowTail::acquire() {
+    std::lock_guard users(users_mutex_);
+    if (users_++ == 0) log_.attach_sink(*this, &FlowEventWire::prepare);
+}
+
+void EncodedFlowTail::release() {
+    std::lock_guard users(users_mutex_);
+    if (--users_ > 0) return;
+    log_.detach_sink();
+    // Slices handed out keep their buffers alive on their own.
+    std::lock_guard lock(mutex_);
+    chunks_.clear();
+    floor_ = UINT64_MAX;
+}
+
+void EncodedFlowTail::attached(std::uint64_t last) {
+    std::lock_guard lock(mutex_);
+    chunks_.clear();
+    last_ = floor_ = last;
+}
+
+void EncodedFlowTail::append(const proxy::FlowEvent& event, std::string_view prepared) {
+    // Prepared before the sink attached: encoded here instead (rarely, and only around an attach).
+    std::string late;
+    if (prepared.empty()) {
+        FlowEventWire::prepare(event, late);
+        prepared = late;
+    }
+    const auto size = FlowEventWire::field_size(event.sequence, prepared);
+    std::lock_guard lock(mutex_);
+    if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < size) {
         Chunk chunk;
         chunk.capacity = std::max(chunk_capacity, size);
         grpc_slice raw = grpc_slice_malloc(chunk.capacity);
@@ -30,25 +60,11 @@ void EncodedFlowTail::append_locked(const proxy::FlowEvent& event, bool after_ho
     }
     auto& chunk = chunks_.back();
     // Bytes below `used` are never written again: slices handed out point at them.
-    wire.write_field(chunk.data + chunk.used);
+    FlowEventWire::write_field(event.sequence, prepared, chunk.data + chunk.used);
     chunk.used += size;
     chunk.ends.push_back(static_cast<std::uint32_t>(chunk.used));
-}
-
-void EncodedFlowTail::catch_up_locked(std::uint64_t after) {
-    if (chunks_.empty() && after > last_) last_ = floor_ = std::min(after, log_.last_sequence());
-    for (;;) {
-        auto batch = log_.read_after(last_, log_read);
-        bool hole = batch.missed > 0;
-        for (const auto& logged : batch.events) {
-            append_locked(logged->event, hole);
-            hole = false;
-        }
-        last_ = batch.cursor;
-        if (batch.events.size() < log_read) break;
-    }
-    // Keep what the log keeps: a chunk goes once the log has overwritten all of its events (slices
-    // of it still in flight keep its buffer alive).
+    last_ = event.sequence;
+    // Keep what the log keeps: a chunk goes once the log has overwritten all of its events.
     const auto capacity = log_.capacity();
     const std::uint64_t oldest = last_ > capacity ? last_ - capacity + 1 : 1;
     while (!chunks_.empty() && chunks_.front().last() < oldest) chunks_.pop_front();
@@ -57,22 +73,22 @@ void EncodedFlowTail::catch_up_locked(std::uint64_t after) {
 EncodedFlowTail::Read EncodedFlowTail::read_after(std::uint64_t after, std::size_t max_bytes) {
     Read read;
     std::lock_guard lock(mutex_);
-    catch_up_locked(after);
     if (after < floor_) {
         read.covered = false;
         return read;
     }
     // A cursor from the future resumes at the newest event, as the log does.
     after = std::min(after, last_);
-    // The first chunk holding an event after `after`.
-    auto it = std::partition_point(chunks_.begin(), chunks_.end(),
-                                   [&](const Chunk& chunk) { return chunk.last() <= after; });
-    read.cursor = std::max(after, it == chunks_.end() ? last_ : it->first - 1);
+    // What the log has overwritten is missed here too, whatever a chunk still holds of it.
+    const auto capacity = log_.capacity();
+    const std::uint64_t oldest = last_ > capacity ? last_ - capacity + 1 : 1;
+    read.cursor = std::max(after, oldest - 1);
     read.missed = read.cursor - after;
+    // The first chunk holding an event after the cursor.
+    auto it = std::partition_point(chunks_.begin(), chunks_.end(),
+                                   [&](const Chunk& chunk) { return chunk.last() <= read.cursor; });
     for (; it != chunks_.end(); ++it) {
         const Chunk& chunk = *it;
-        if (read.events > 0 && chunk.first != read.cursor + 1)
-            break;                                        // a hole: the next read's Gap
         const auto from = read.cursor + 1 - chunk.first;  // index of the first event to take
         const std::size_t begin = from == 0 ? 0 : chunk.ends[from - 1];
         // The events that fit: every end within the budget, and at least one event per message.

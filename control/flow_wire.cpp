@@ -155,7 +155,8 @@ FlowEventWire::FlowEventWire(const proxy::FlowEvent& event) : event_(event) {
         duration_size_ = parts_size(duration_parts(e.duration.count()));
     }
     kind_size_ = kind_body_size(e, ttfb_size_, duration_size_);
-    size_ = uint_size(field::sequence, e.sequence) + message_size(field::time, time_size_) +
+    sequence_size_ = uint_size(field::sequence, e.sequence);
+    size_ = sequence_size_ + message_size(field::time, time_size_) +
             uint_size(field::connection_id, e.connection_id) +
             uint_size(field::flow_id, e.flow_id) + string_size(field::client, e.client) +
             int32_size(field::mode, mode_value(e)) + string_size(field::host, e.host) +
@@ -172,8 +173,30 @@ std::uint8_t* FlowEventWire::write_field(std::uint8_t* out) const {
 }
 
 std::uint8_t* FlowEventWire::write(std::uint8_t* out) const {
+    return write_rest(write_uint(field::sequence, event_.sequence, out));
+}
+
+void FlowEventWire::prepare(const proxy::FlowEvent& event, std::string& out) {
+    const FlowEventWire wire(event);
+    const auto offset = out.size();
+    out.resize(offset + wire.rest_size());
+    wire.write_rest(reinterpret_cast<std::uint8_t*>(out.data() + offset));
+}
+
+std::size_t FlowEventWire::field_size(std::uint64_t sequence, std::string_view rest) {
+    return message_size(field::watch_events, uint_size(field::sequence, sequence) + rest.size());
+}
+
+std::uint8_t* FlowEventWire::write_field(std::uint64_t sequence, std::string_view rest,
+                                         std::uint8_t* out) {
+    out =
+        write_header(field::watch_events, uint_size(field::sequence, sequence) + rest.size(), out);
+    out = write_uint(field::sequence, sequence, out);
+    return CodedOutputStream::WriteRawToArray(rest.data(), static_cast<int>(rest.size()), out);
+}
+
+std::uint8_t* FlowEventWire::write_rest(std::uint8_t* out) const {
     const auto& e = event_;
-    out = write_uint(field::sequence, e.sequence, out);
     out = write_parts(field::time, time_size_, timestamp_parts(e.time), out);
     out = write_uint(field::connection_id, e.connection_id, out);
     out = write_uint(field::flow_id, e.flow_id, out);

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "proxy/flow_event.hpp"
 
@@ -26,12 +28,23 @@ class FlowEventWire {
     std::uint8_t* write(std::uint8_t* out) const;
     std::uint8_t* write_field(std::uint8_t* out) const;
 
+    // The message in two parts, for an event encoded before it has its sequence (the first field):
+    // rest() is every field after it, and an `events` entry is written from the sequence and rest.
+    std::size_t rest_size() const { return size_ - sequence_size_; }
+    std::uint8_t* write_rest(std::uint8_t* out) const;
+    // Appends rest() to `out` (a proxy::FlowEventPrepare).
+    static void prepare(const proxy::FlowEvent& event, std::string& out);
+    static std::size_t field_size(std::uint64_t sequence, std::string_view rest);
+    static std::uint8_t* write_field(std::uint64_t sequence, std::string_view rest,
+                                     std::uint8_t* out);
+
   private:
     const proxy::FlowEvent& event_;
     std::size_t time_size_ = 0;  // the Timestamp message
     std::size_t kind_size_ = 0;  // the kind's message
     std::size_t ttfb_size_ = 0;  // exchange_done: the Duration messages
     std::size_t duration_size_ = 0;
+    std::size_t sequence_size_ = 0;  // the sequence field
     std::size_t size_ = 0;
 };
 

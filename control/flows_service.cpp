@@ -4,14 +4,15 @@
 // A WatchFlows stream is a write reactor with one write in flight. Its state lives in a WatchStream
 // shared by the reactor, the worker tasks and (weakly) the log's waiter, so a wake-up that races
 // with the end of the stream finds either a live state or nothing, never a deleted reactor. The
-// log calls the waiter on a data-plane I/O thread; it only posts to the service's worker, which does
-// the reading and the encoding. A subscriber that stops reading stops being woken (its write never
-// completes), the log overwrites what it did not read, and it is told so with a Gap.
+// log calls the waiter on a data-plane I/O thread; it only posts to the service's worker, which
+// does the reading and the encoding. A subscriber that stops reading stops being woken (its write
+// never completes), the log overwrites what it did not read, and it is told so with a Gap.
 //
 // Each write carries every event ready at the time (a batch), and WatchFlows is served raw, with
 // no message built: an unfiltered stream's batch points into the events' wire bytes, encoded once
-// for every stream (EncodedFlowTail), between a WatchFlowsResponse's leading and trailing fields; a
-// filtered stream writes the events that pass into a buffer of its own (FlowEventWire).
+// for every stream by the publishing thread (EncodedFlowTail, the log's sink while such a stream is
+// open), between a WatchFlowsResponse's leading and trailing fields; a filtered stream writes the
+// events that pass into a buffer of its own (FlowEventWire).
 //
 // A stream that has caught up with the log writes at most once per min_write_interval, and once
 // per busy_write_interval while its batches are large: what a write costs (gRPC, the socket, the
@@ -68,7 +69,7 @@ class WatchStream;
 // the list of open streams that finish_streams() ends. It outlives every WatchStream (its
 // destructor waits for the last one), so a stream may always post to the worker.
 class WatchHub {
-public:
+  public:
     explicit WatchHub(proxy::FlowLog& flows) : flows_(flows) {}
     ~WatchHub() {
         // gRPC has ended every call (OnDone) before the service goes; what may remain are worker
@@ -100,7 +101,7 @@ public:
     }
     void finish_streams();
 
-private:
+  private:
     proxy::FlowLog& flows_;
     EncodedFlowTail tail_{flows_};
     std::mutex mutex_;
@@ -124,7 +125,7 @@ struct StreamStart {
 struct MessageBody;
 
 class WatchStream : public std::enable_shared_from_this<WatchStream> {
-public:
+  public:
     WatchStream(WatchHub& hub, WatchReactor* reactor, StreamStart start)
         : hub_(hub),
           reactor_(reactor),
@@ -134,8 +135,12 @@ public:
           timer_(hub.worker()) {
         hub_.stream_started();
         hub_.flows().subscribers.fetch_add(1, std::memory_order_relaxed);
+        if (reads_tail()) hub_.tail().acquire();
     }
-    ~WatchStream() { hub_.stream_ended(this); }
+    ~WatchStream() {
+        if (reads_tail()) hub_.tail().release();
+        hub_.stream_ended(this);
+    }
 
     // Each takes the stream's lock: the gRPC threads and the worker call them concurrently.
     void pump() {
@@ -147,7 +152,9 @@ public:
     void shut_down();  // the server is stopping
     void detach();     // the reactor is going away (OnDone)
 
-private:
+  private:
+    // Every event passes: the stream sends the tail's shared encodings.
+    bool reads_tail() const { return start_.filter.passes_everything(); }
     void pump_locked();
     bool next_message_locked();
     std::optional<MessageBody> unfiltered_body_locked();
@@ -178,13 +185,13 @@ private:
     bool writing_ = false;
     bool finished_ = false;
     bool waiting_ = false;
-    std::uint64_t waiter_ = 0;  // the log's token; 0 when the waiter fired at once
-    bool delayed_ = false;      // the timer will pump at next_write_
-    bool behind_ = false;       // the last message stopped short of the end of the log
+    std::uint64_t waiter_ = 0;      // the log's token; 0 when the waiter fired at once
+    bool delayed_ = false;          // the timer will pump at next_write_
+    bool behind_ = false;           // the last message stopped short of the end of the log
     std::uint64_t last_batch_ = 0;  // events in the last message
     std::chrono::steady_clock::time_point next_write_;
     boost::asio::steady_timer timer_;  // on the worker
-    grpc::ByteBuffer in_flight_;  // StartWrite's message, alive until OnWriteDone
+    grpc::ByteBuffer in_flight_;       // StartWrite's message, alive until OnWriteDone
 };
 
 void WatchHub::finish_streams() {
@@ -195,22 +202,26 @@ void WatchHub::finish_streams() {
         for (auto& [key, weak] : open_)
             if (auto stream = weak.lock()) streams.push_back(std::move(stream));
     }
-    // Outside the hub's lock: the last reference to a stream may go here, and its destructor takes it.
+    // Outside the hub's lock: the last reference to a stream may go here, and its destructor takes
+    // it.
     for (auto& stream : streams) stream->shut_down();
 }
 
 class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
-public:
+  public:
     WatchReactor(const ControlContext& context, WatchHub& hub, grpc::CallbackServerContext* call,
                  const grpc::ByteBuffer& raw_request) {
         StreamStart start;
         v1::WatchFlowsRequest request;
         grpc::Status status = context.auth.check(*call);
         if (status.ok()) {
-            grpc::ByteBuffer buffer(raw_request);  // shares the slices; Deserialize empties its argument
-            status = grpc::SerializationTraits<v1::WatchFlowsRequest>::Deserialize(&buffer, &request);
+            grpc::ByteBuffer buffer(
+                raw_request);  // shares the slices; Deserialize empties its argument
+            status =
+                grpc::SerializationTraits<v1::WatchFlowsRequest>::Deserialize(&buffer, &request);
             if (!status.ok())
-                status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "not a WatchFlowsRequest: " + status.error_message());
+                status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                      "not a WatchFlowsRequest: " + status.error_message());
         }
         if (status.ok()) status = FlowFilter::compile(request.filter(), start.filter);
         if (!status.ok()) {
@@ -242,7 +253,7 @@ public:
         delete this;
     }
 
-private:
+  private:
     std::shared_ptr<WatchStream> stream_;
 };
 
@@ -308,7 +319,9 @@ void WatchStream::pump_locked() {
     }
     writing_ = true;
     // A stream behind the log writes again as soon as it can, each batch a full one.
-    next_write_ = behind_ ? now : now + (last_batch_ >= busy_batch ? busy_write_interval : min_write_interval);
+    next_write_ =
+        behind_ ? now
+                : now + (last_batch_ >= busy_batch ? busy_write_interval : min_write_interval);
     reactor_->StartWrite(&in_flight_);
 }
 
@@ -324,7 +337,8 @@ struct MessageBody {
 std::optional<MessageBody> WatchStream::unfiltered_body_locked() {
     // Every event passes: the shared encodings, pointed at rather than copied.
     auto read = hub_.tail().read_after(cursor_, max_message_bytes);
-    if (!read.covered) return std::nullopt;  // older than the tail: the log, as a filtered stream does
+    if (!read.covered)
+        return std::nullopt;  // older than the tail: the log, as a filtered stream does
     cursor_ = read.cursor;
     MessageBody body;
     body.slices = std::move(read.slices);
@@ -349,14 +363,16 @@ MessageBody WatchStream::filtered_body_locked() {
         if (batch.missed > 0) {
             body.missed += batch.missed;
             // The next event of the log; the filter may skip it and send a later one first.
-            body.resumed_at = batch.events.empty() ? batch.cursor + 1 : batch.events.front()->event.sequence;
+            body.resumed_at =
+                batch.events.empty() ? batch.cursor + 1 : batch.events.front()->event.sequence;
         }
         std::size_t used = 0;
         for (; used < batch.events.size(); ++used) {
             auto& logged = batch.events[used];
             if (!start_.filter.passes(logged->event)) continue;
             const auto& wire = wires.emplace_back(logged->event);
-            if (!passed.empty() && bytes + wire.field_size() > max_message_bytes) {  // the rest next time
+            if (!passed.empty() &&
+                bytes + wire.field_size() > max_message_bytes) {  // the rest next time
                 wires.pop_back();
                 break;
             }
@@ -382,7 +398,7 @@ bool WatchStream::next_message_locked() {
     first_read_ = false;
     const auto before = cursor_;
     std::optional<MessageBody> body;
-    if (start_.filter.passes_everything()) body = unfiltered_body_locked();
+    if (reads_tail()) body = unfiltered_body_locked();
     if (!body) body = filtered_body_locked();
     behind_ = !body->at_end;
     last_batch_ = body->events;
@@ -403,7 +419,8 @@ bool WatchStream::next_message_locked() {
     slices.reserve(body->slices.size() + 2);
     if (head_.size() > 0) slices.push_back(head_);
     for (auto& slice : body->slices) slices.push_back(std::move(slice));
-    if (gap || caught_up) slices.emplace_back(watch_response_trailer(gap ? &*gap : nullptr, caught_up));
+    if (gap || caught_up)
+        slices.emplace_back(watch_response_trailer(gap ? &*gap : nullptr, caught_up));
     in_flight_ = grpc::ByteBuffer(slices.data(), slices.size());
     return true;
 }
@@ -434,54 +451,66 @@ bool parse_page_token(const std::string& token, std::uint64_t& before) {
 class FlowsService final
     : public v1::FlowsService::WithRawCallbackMethod_WatchFlows<v1::FlowsService::CallbackService>,
       public StreamingService {
-public:
-    explicit FlowsService(ControlContext& context) : context_(context), hub_(context.proxy.flows()) {}
+  public:
+    explicit FlowsService(ControlContext& context)
+        : context_(context), hub_(context.proxy.flows()) {}
 
-    grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchFlows(grpc::CallbackServerContext* call,
-                                                          const grpc::ByteBuffer* request) override {
+    grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchFlows(
+        grpc::CallbackServerContext* call, const grpc::ByteBuffer* request) override {
         return new WatchReactor(context_, hub_, call, *request);
     }
 
     void finish_streams() override { hub_.finish_streams(); }
 
-    grpc::ServerUnaryReactor* ListFlows(grpc::CallbackServerContext* call, const v1::ListFlowsRequest* request,
+    grpc::ServerUnaryReactor* ListFlows(grpc::CallbackServerContext* call,
+                                        const v1::ListFlowsRequest* request,
                                         v1::ListFlowsResponse* response) override {
         return unary_call(call, context_.auth, [&] {
             FlowFilter filter;
-            if (auto status = FlowFilter::compile(request->filter(), filter); !status.ok()) return status;
+            if (auto status = FlowFilter::compile(request->filter(), filter); !status.ok())
+                return status;
             std::uint64_t before = 0;
             if (!parse_page_token(request->page_token(), before))
-                return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    "page_token: \"" + request->page_token() + "\" is not a token from ListFlows");
-            const std::size_t page_size =
-                request->page_size() == 0 ? default_page_size : std::min(request->page_size(), max_page_size);
+                return grpc::Status(
+                    grpc::StatusCode::INVALID_ARGUMENT,
+                    "page_token: \"" + request->page_token() + "\" is not a token from ListFlows");
+            const std::size_t page_size = request->page_size() == 0
+                                              ? default_page_size
+                                              : std::min(request->page_size(), max_page_size);
             // One more than a page tells whether another page follows.
-            auto done = context_.proxy.flows().newest(page_size + 1, before, [&](const proxy::FlowEvent& event) {
-                return event.kind == proxy::FlowEventKind::exchange_done && filter.passes(event);
-            });
+            auto done = context_.proxy.flows().newest(
+                page_size + 1, before, [&](const proxy::FlowEvent& event) {
+                    return event.kind == proxy::FlowEventKind::exchange_done &&
+                           filter.passes(event);
+                });
             const bool more = done.size() > page_size;
             if (more) done.resize(page_size);
-            // Summarised from the exchange_done alone: interim_responses stays 0 here (GetFlow counts them),
-            // which spares a second walk of the log per page.
-            for (const auto& logged : done) *response->add_flows() = summarize_flow({&logged->event, 1}, false);
+            // Summarised from the exchange_done alone: interim_responses stays 0 here (GetFlow
+            // counts them), which spares a second walk of the log per page.
+            for (const auto& logged : done)
+                *response->add_flows() = summarize_flow({&logged->event, 1}, false);
             if (more) response->set_next_page_token(std::to_string(done.back()->event.sequence));
             response->set_log_id(context_.log_id);
             return grpc::Status::OK;
         });
     }
 
-    grpc::ServerUnaryReactor* GetFlow(grpc::CallbackServerContext* call, const v1::GetFlowRequest* request,
+    grpc::ServerUnaryReactor* GetFlow(grpc::CallbackServerContext* call,
+                                      const v1::GetFlowRequest* request,
                                       v1::Flow* response) override {
         return unary_call(call, context_.auth, [&] {
             const auto flow_id = request->flow_id();
             if (flow_id == 0)
-                return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "flow_id: required (0 is no flow)");
+                return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "flow_id: required (0 is no flow)");
             auto& flows = context_.proxy.flows();
-            const auto found = flows.newest(flows.capacity(), 0,
-                                            [&](const proxy::FlowEvent& event) { return event.flow_id == flow_id; });
+            const auto found = flows.newest(
+                flows.capacity(), 0,
+                [&](const proxy::FlowEvent& event) { return event.flow_id == flow_id; });
             if (found.empty())
                 return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                    "flow " + std::to_string(flow_id) + " has no events in the log (unknown or gone)");
+                                    "flow " + std::to_string(flow_id) +
+                                        " has no events in the log (unknown or gone)");
             std::vector<proxy::FlowEvent> events;  // oldest first
             events.reserve(found.size());
             for (auto it = found.rbegin(); it != found.rend(); ++it) events.push_back((*it)->event);
@@ -490,7 +519,7 @@ public:
         });
     }
 
-private:
+  private:
     ControlContext& context_;
     WatchHub hub_;
 };

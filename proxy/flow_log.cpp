@@ -1,25 +1,36 @@
 #include "proxy/flow_log.hpp"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 namespace mproxy::proxy {
 
 std::string_view to_string(FlowEventKind kind) {
     switch (kind) {
-        case FlowEventKind::connection_opened: return "connection_opened";
-        case FlowEventKind::connection_closed: return "connection_closed";
-        case FlowEventKind::connect_decision: return "connect_decision";
-        case FlowEventKind::request_head: return "request_head";
-        case FlowEventKind::interim_response: return "interim_response";
-        case FlowEventKind::response_head: return "response_head";
-        case FlowEventKind::exchange_done: return "exchange_done";
-        case FlowEventKind::tls_failure: return "tls_failure";
+        case FlowEventKind::connection_opened:
+            return "connection_opened";
+        case FlowEventKind::connection_closed:
+            return "connection_closed";
+        case FlowEventKind::connect_decision:
+            return "connect_decision";
+        case FlowEventKind::request_head:
+            return "request_head";
+        case FlowEventKind::interim_response:
+            return "interim_response";
+        case FlowEventKind::response_head:
+            return "response_head";
+        case FlowEventKind::exchange_done:
+            return "exchange_done";
+        case FlowEventKind::tls_failure:
+            return "tls_failure";
     }
     return "unknown";
 }
 
-FlowLog::FlowLog(std::size_t capacity) : capacity_(capacity) { ring_.resize(capacity); }
+FlowLog::FlowLog(std::size_t capacity) : capacity_(capacity) {
+    ring_.resize(capacity);
+}
 
 void FlowLog::publish(FlowEvent&& event) {
     if (capacity_ == 0) return;
@@ -27,11 +38,17 @@ void FlowLog::publish(FlowEvent&& event) {
     // sequence is only known under the lock, before anyone else can see it.
     auto logged = std::make_shared<LoggedFlowEvent>(std::move(event));
     logged->event.time = std::chrono::system_clock::now();
+    // For a sink: prepared here, outside the lock, into a buffer each thread reuses.
+    thread_local std::string prepared;
+    prepared.clear();
+    if (const auto prepare = prepare_.load(std::memory_order_acquire))
+        prepare(logged->event, prepared);
     FlowEventPtr evicted;  // freed after the lock is released (when no reader holds it any more)
     std::map<std::uint64_t, std::function<void()>> to_wake;
     {
         std::lock_guard lock(mutex_);
         logged->event.sequence = ++last_;
+        if (sink_) sink_->append(logged->event, prepared);
         evicted = std::exchange(ring_[(last_ - 1) % capacity_], std::move(logged));
         // The flag spares the common case (no one waiting: subscribers behind, or none) the swap.
         if (has_waiters_.load(std::memory_order_relaxed)) {
@@ -53,7 +70,8 @@ FlowLog::Batch FlowLog::read_after(std::uint64_t after, std::size_t max) const {
     }
     const auto count = std::min<std::uint64_t>(max, last_ - after);
     batch.events.reserve(count);
-    for (std::uint64_t seq = after + 1; seq <= after + count; ++seq) batch.events.push_back(ring_[(seq - 1) % capacity_]);
+    for (std::uint64_t seq = after + 1; seq <= after + count; ++seq)
+        batch.events.push_back(ring_[(seq - 1) % capacity_]);
     batch.cursor = after + count;
     return batch;
 }
@@ -78,7 +96,8 @@ std::vector<FlowEventPtr> FlowLog::newest(std::size_t max, std::uint64_t before,
             const std::uint64_t oldest = last_ > capacity_ ? last_ - capacity_ + 1 : 1;
             for (; seq >= oldest && seq > 0 && chunk.size() < chunk_size; --seq)
                 chunk.push_back(ring_[(seq - 1) % capacity_]);
-            if (seq < oldest) seq = 0;  // overwritten meanwhile, or the end of the log: stop after this chunk
+            if (seq < oldest)
+                seq = 0;  // overwritten meanwhile, or the end of the log: stop after this chunk
         }
         if (chunk.empty()) break;
         for (auto& logged : chunk) {
@@ -108,6 +127,19 @@ bool FlowLog::cancel(std::uint64_t token) {
     const bool found = waiters_.erase(token) > 0;
     if (waiters_.empty()) has_waiters_.store(false, std::memory_order_relaxed);
     return found;
+}
+
+void FlowLog::attach_sink(FlowSink& sink, FlowEventPrepare prepare) {
+    std::lock_guard lock(mutex_);
+    sink_ = &sink;
+    sink.attached(last_);
+    prepare_.store(prepare, std::memory_order_release);
+}
+
+void FlowLog::detach_sink() {
+    std::lock_guard lock(mutex_);
+    sink_ = nullptr;
+    prepare_.store(nullptr, std::memory_order_release);
 }
 
 std::uint64_t FlowLog::last_sequence() const {

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace mproxy::proxy {
 namespace {
@@ -132,7 +135,8 @@ TEST(FlowLog, ConcurrentPublishersNeverLoseOrRepeatASequence) {
     std::vector<std::thread> publishers;
     for (int t = 0; t < threads; ++t)
         publishers.emplace_back([&log, t] {
-            for (int i = 0; i < per_thread; ++i) log.publish(event_for(static_cast<std::uint64_t>(t)));
+            for (int i = 0; i < per_thread; ++i)
+                log.publish(event_for(static_cast<std::uint64_t>(t)));
         });
     // A reader racing the publishers sees every sequence exactly once, in order.
     std::uint64_t cursor = 0, expected = 1;
@@ -144,6 +148,76 @@ TEST(FlowLog, ConcurrentPublishersNeverLoseOrRepeatASequence) {
     }
     for (auto& p : publishers) p.join();
     EXPECT_EQ(log.last_sequence(), std::uint64_t{threads} * per_thread);
+}
+
+// Records what the log feeds it. The "preparation" is the connection id as text, so that a test can
+// tell which event each prepared string was made from.
+class RecordingSink final : public FlowSink {
+  public:
+    static void prepare(const FlowEvent& event, std::string& out) {
+        out = std::to_string(event.connection_id);
+    }
+
+    void attached(std::uint64_t last) override { attached_at.push_back(last); }
+    void append(const FlowEvent& event, std::string_view prepared) override {
+        // Under the log's lock: no lock of our own needed for the vectors.
+        sequences.push_back(event.sequence);
+        prepared_for.emplace_back(prepared);
+        connections.push_back(event.connection_id);
+    }
+
+    std::vector<std::uint64_t> attached_at, sequences, connections;
+    std::vector<std::string> prepared_for;
+};
+
+TEST(FlowLog, AnAttachedSinkIsFedEveryEventInOrderWithWhatItsPrepareMade) {
+    FlowLog log(100);
+    RecordingSink sink;
+    log.publish(event_for(1));
+    log.publish(event_for(2));
+    log.attach_sink(sink, &RecordingSink::prepare);
+    EXPECT_EQ(sink.attached_at, std::vector<std::uint64_t>{2})
+        << "the newest event before the first append";
+    for (std::uint64_t c = 3; c <= 6; ++c) log.publish(event_for(c));
+    log.detach_sink();
+    log.publish(event_for(7));
+
+    EXPECT_EQ(sink.sequences, (std::vector<std::uint64_t>{3, 4, 5, 6}));
+    EXPECT_EQ(sink.prepared_for, (std::vector<std::string>{"3", "4", "5", "6"}));
+    EXPECT_EQ(log.last_sequence(), 7u);
+}
+
+TEST(FlowLog, ASinkAttachedWhilePublishersRunMissesNothingAfterItsStart) {
+    FlowLog log(1'000'000);
+    RecordingSink sink;
+    constexpr int threads = 4, per_thread = 20'000;
+    std::atomic<int> started{0};
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < threads; ++t)
+        publishers.emplace_back([&log, &started, t] {
+            started.fetch_add(1);
+            for (int i = 0; i < per_thread; ++i)
+                log.publish(event_for(static_cast<std::uint64_t>(t * per_thread + i)));
+        });
+    while (started.load() < threads) std::this_thread::yield();
+    log.attach_sink(sink, &RecordingSink::prepare);
+    for (auto& p : publishers) p.join();
+    log.detach_sink();
+
+    ASSERT_EQ(sink.attached_at.size(), 1u);
+    const auto first = sink.attached_at.front() + 1;
+    ASSERT_EQ(sink.sequences.size(), std::uint64_t{threads} * per_thread - first + 1);
+    std::size_t unprepared = 0;
+    for (std::size_t i = 0; i < sink.sequences.size(); ++i) {
+        ASSERT_EQ(sink.sequences[i], first + i);
+        // Prepared before the attach (and then empty), or prepared from this very event.
+        if (sink.prepared_for[i].empty())
+            ++unprepared;
+        else
+            ASSERT_EQ(sink.prepared_for[i], std::to_string(sink.connections[i]));
+    }
+    EXPECT_LE(unprepared, std::size_t{threads})
+        << "only events already past prepare when the sink attached";
 }
 
 }  // namespace
