@@ -48,6 +48,7 @@ bench_cleanup() {
     local i
     for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${BENCH_PIDS[i]}"; done
     BENCH_PIDS=()
+    cpu_cap_cleanup
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT
@@ -123,6 +124,44 @@ wait_quiet() {
         [ "$busy" -le "${BENCH_QUIET_MAX:-15}" ] || [ "$SECONDS" -ge "$deadline" ] && break
     done
     echo "$busy"
+}
+
+# --- CPU caps ---------------------------------------------------------------------------------
+# cpu_cap PID PERCENT: holds every thread of PID (and any it starts) to PERCENT of one core, through
+# a cgroup of the cpu controller (v1 or v2); cpu_uncap PID lifts it. Returns 1, changing nothing,
+# where cgroups cannot be written (not root, or a container without them).
+BENCH_CGROUP=
+cpu_cap() {
+    local pid=$1 percent=$2 period=20000
+    local quota=$((period * percent / 100))
+    if [ -z "$BENCH_CGROUP" ]; then
+        if [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+            BENCH_CGROUP=/sys/fs/cgroup/mproxy-bench-$$
+        elif [ -d /sys/fs/cgroup/cpu ]; then
+            BENCH_CGROUP=/sys/fs/cgroup/cpu/mproxy-bench-$$
+        else
+            return 1
+        fi
+        mkdir -p "$BENCH_CGROUP" 2>/dev/null || { BENCH_CGROUP=; return 1; }
+    fi
+    if [ -f "$BENCH_CGROUP/cpu.max" ]; then
+        echo "$quota $period" >"$BENCH_CGROUP/cpu.max" 2>/dev/null || return 1
+    else
+        echo "$period" >"$BENCH_CGROUP/cpu.cfs_period_us" 2>/dev/null &&
+            echo "$quota" >"$BENCH_CGROUP/cpu.cfs_quota_us" 2>/dev/null || return 1
+    fi
+    echo "$pid" >"$BENCH_CGROUP/cgroup.procs" 2>/dev/null
+}
+cpu_uncap() {
+    [ -n "$BENCH_CGROUP" ] || return 0
+    echo "$1" >"$(dirname "$BENCH_CGROUP")/cgroup.procs" 2>/dev/null || true
+}
+# Removes the cgroup once nothing is in it (bench_cleanup calls it).
+cpu_cap_cleanup() {
+    [ -n "$BENCH_CGROUP" ] && [ -d "$BENCH_CGROUP" ] || return 0
+    local pid
+    while read -r pid; do echo "$pid" >"$(dirname "$BENCH_CGROUP")/cgroup.procs" 2>/dev/null || true; done <"$BENCH_CGROUP/cgroup.procs"
+    rmdir "$BENCH_CGROUP" 2>/dev/null || true
 }
 
 # --- arithmetic -------------------------------------------------------------------------------

@@ -163,13 +163,18 @@ table=$BENCH_TMP/table.md
         echo "| … MiB/s; mproxy CPU-s per GiB | $(val mitm.upload.direct.mib_s) | $(val mitm.upload.proxy.mib_s); $(val mitm.upload.proxy.cpu_s_per_gib) | | | |"
     fi
     if [[ " ${selected[*]} " == *" flows "* ]]; then
-        echo "| **flow events**: 1 KiB GET through mproxy, $conns conns, requests/s: 0 subscribers (direct column) vs $subs (via column)$(failed flows) | $(val flows.none.rps) | $(val flows.many.rps) | $(pct flows.none.rps flows.many.rps) | ≥ 95 % | $(verdict "${R[flows.many.rps]:-0} >= 0.95 * ${R[flows.none.rps]:-0}" flows.none.rps flows.many.rps) |"
-        echo "| … mproxy CPU-s per 10,000 requests: 0 vs $subs subscribers | $(val flows.none.cpu_s_per_10k) | $(val flows.many.cpu_s_per_10k) | $(pct flows.none.cpu_s_per_10k flows.many.cpu_s_per_10k) | | |"
+        quota=${R[flows.proxy_cpu_percent]:-0}
+        if [ "$quota" -gt 0 ]; then under="mproxyd held to $quota % of its core"; else under="no CPU quota (cgroups not writable)"; fi
+        echo "| **flow events**: 1 KiB GET through mproxy, $conns conns, $under: requests/s with 0 subscribers (direct column) vs $subs (via column); ratio: median of the rounds' ratios$(failed flows) | $(val flows.none.rps) | $(val flows.many.rps) | $(val flows.rps_ratio_pct) % | ≥ 95 % | $(verdict "${R[flows.rps_ratio_pct]:-0} >= 95" flows.rps_ratio_pct) |"
+        echo "| … mproxy CPU-s per 10,000 requests: 0 vs $subs subscribers (ratio: median of the rounds') | $(val flows.none.cpu_s_per_10k) | $(val flows.many.cpu_s_per_10k) | $(val flows.cpu_ratio_pct) % | | |"
         echo "| … cores busy, %: mproxy's / the load core's (wrk, nginx, subscribers): 0 vs $subs subscribers | $(val flows.none.core_busy_pct) / $(val flows.none.load_core_busy_pct) | $(val flows.many.core_busy_pct) / $(val flows.many.load_core_busy_pct) | | | |"
+        echo "| … without the quota: requests/s, 0 vs $subs subscribers (load core saturated: wrk, nginx and the subscribers share it) | $(val flows.free_none.rps) | $(val flows.free_many.rps) | $(val flows.free_rps_ratio_pct) % | | |"
+        echo "| … without the quota: mproxy CPU-s per 10,000 requests, 0 vs $subs subscribers | $(val flows.free_none.cpu_s_per_10k) | $(val flows.free_many.cpu_s_per_10k) | $(val flows.free_cpu_ratio_pct) % | | |"
         echo "| … flow events/s, 1 subscriber during the load: made by mproxy (direct column) vs delivered to it | $(val flows.one.produced_per_s) | $(val flows.one.events_per_s_each) | $(pct flows.one.produced_per_s flows.one.events_per_s_each) | | |"
-        echo "| … flow events/s delivered to each of $subs subscribers: mean / slowest | | $(val flows.many.events_per_s_each) / $(val flows.many.events_per_s_min) | | | |"
-        echo "| … events missed by the subscribers (Gap.missed, every measured run): 1 / $subs subscribers | | $(val flows.one.missed) / $(val flows.many.missed) | | | |"
-        echo "| … failed requests: 0 vs $subs subscribers | $(val flows.none.errors) | $(val flows.many.errors) | | 0 | $(verdict "${R[flows.many.errors]:-0} == 0 && ${R[flows.none.errors]:-0} == 0" flows.none.errors flows.many.errors) |"
+        echo "| … flow events/s delivered to each of $subs subscribers: mean / slowest (without the quota) | | $(val flows.free_many.events_per_s_each) / $(val flows.free_many.events_per_s_min) | | | |"
+        echo "| … events missed by the subscribers (Gap.missed, every measured run): 1 / $subs / $subs without the quota | | $(val flows.one.missed) / $(val flows.many.missed) / $(val flows.free_many.missed) | | | |"
+        echo "| … bytes per event on the wire (WatchFlowsResponse) | | $(val flows.many.bytes_per_event) | | | |"
+        echo "| … failed requests: 0 vs $subs subscribers, every run | $(val flows.none.errors) | $(val flows.many.errors) | | 0 | $(verdict "${R[flows.many.errors]:-0} + ${R[flows.none.errors]:-0} + ${R[flows.free_many.errors]:-0} + ${R[flows.free_none.errors]:-0} == 0" flows.none.errors flows.many.errors) |"
     fi
 } >"$table"
 
@@ -189,7 +194,7 @@ report=$BENCH_DIR/results/$(date +%F)-$host.md
     durations=()
     [[ " ${selected[*]} " != *" get "* ]] || durations+=("GET: ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_GET_WARMUP_SECONDS:-2} s warm-up")
     [[ " ${selected[*]} " != *" tunnel "* ]] || durations+=("tunnel: median of ${BENCH_TUNNEL_RUNS:-3} runs")
-    [[ " ${selected[*]} " != *" flows "* ]] || durations+=("flows: ${BENCH_FLOWS_ROUNDS:-3} rounds of 0, $subs and 1 subscribers, each ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_FLOWS_RUN_WARMUP_SECONDS:-1} s warm-up, median")
+    [[ " ${selected[*]} " != *" flows "* ]] || durations+=("flows: ${BENCH_FLOWS_ROUNDS:-5} rounds of 0, $subs and 1 subscribers under the quota then 0 and $subs without it, each ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_FLOWS_RUN_WARMUP_SECONDS:-1} s warm-up, medians")
     [[ " ${selected[*]} " != *" upload "* ]] || durations+=("upload: ${BENCH_UPLOAD_RUNS:-5} runs of $(((${BENCH_UPLOAD_BYTES:-$((1 << 30))}) >> 20)) MiB")
     durations+=("whole run ${elapsed} s")
     echo "- $(printf '%s; ' "${durations[@]}" | sed 's/; $//')"
@@ -197,7 +202,7 @@ report=$BENCH_DIR/results/$(date +%F)-$host.md
         echo "- mitm: a second nginx serving HTTPS (ECDSA P-256 certificate from a throwaway CA, $(openssl version | awk '{ print "OpenSSL " $2 }')); mproxyd \`--connect-action mitm\`; load: bench_https_load (keep-alive ${BENCH_MITM_SECONDS:-10} s after ${BENCH_MITM_WARMUP_SECONDS:-2} s warm-up; new connections ${BENCH_MITM_NEW_SECONDS:-5} s; ${BENCH_MITM_PROBES:-20} name probes), curl (10 MiB download: median of ${BENCH_MITM_DOWNLOAD_RUNS:-7}; upload to WebDAV PUT: median of ${BENCH_MITM_UPLOAD_RUNS:-3})"
     fi
     if [[ " ${selected[*]} " == *" flows "* ]]; then
-        echo "- flows: one mproxyd for every run of the group; subscribers: bench_flow_subscriber (WatchFlows, live, empty filter, a channel each) on core $LOAD_CORE with wrk and nginx; \"direct\" there is the same mproxyd with no subscriber"
+        echo "- flows: one mproxyd for every run of the group; subscribers: bench_flow_subscriber (WatchFlows, live, empty filter, a channel each, counting events from the wire bytes) on core $LOAD_CORE with wrk and nginx; \"direct\" there is the same mproxyd with no subscriber; the quota (cgroup cpu controller) makes mproxyd, not the shared load core, what limits requests/s"
     fi
     echo "- direct: the same load sent straight to the origin (for idle connections: nginx's worker holding them)"
     echo -n "- other work on the machine (busiest core, 1 s before each benchmark):"
