@@ -19,10 +19,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env MPROXYD BENCH_BIN BENCH_TMP ORIGIN_PORT
 
-seconds=${BENCH_GET_SECONDS:-10}
+seconds=${BENCH_FLOWS_SECONDS:-5}
 warmup=${BENCH_GET_WARMUP_SECONDS:-2}
 run_warmup=${BENCH_FLOWS_RUN_WARMUP_SECONDS:-1}
-rounds=${BENCH_FLOWS_ROUNDS:-5}
+rounds=${BENCH_FLOWS_ROUNDS:-9}
 many=${BENCH_FLOWS_SUBSCRIBERS:-5}
 url=http://127.0.0.1:$ORIGIN_PORT/1k
 subscriber=${BENCH_BIN:?}/bench_flow_subscriber

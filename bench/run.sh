@@ -73,7 +73,7 @@ for name in "${selected[@]}"; do
         bench_log "warning: a core is $busy % busy with other work before '$name': its figures are skewed"
     # Each benchmark is bounded; a failed one is reported and the others still run. It runs in the
     # background so that, should this script be stopped, the cleanup can stop it (and it, its proxy).
-    timeout --foreground -s TERM "${BENCH_STEP_TIMEOUT:-300}" bash "$BENCH_DIR/${script_of[$name]}" >>"$results" &
+    timeout --foreground -s TERM "${BENCH_STEP_TIMEOUT:-600}" bash "$BENCH_DIR/${script_of[$name]}" >>"$results" &
     step_pid=$!
     track_pid "$step_pid"
     if ! wait "$step_pid"; then
@@ -194,7 +194,7 @@ report=$BENCH_DIR/results/$(date +%F)-$host.md
     durations=()
     [[ " ${selected[*]} " != *" get "* ]] || durations+=("GET: ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_GET_WARMUP_SECONDS:-2} s warm-up")
     [[ " ${selected[*]} " != *" tunnel "* ]] || durations+=("tunnel: median of ${BENCH_TUNNEL_RUNS:-3} runs")
-    [[ " ${selected[*]} " != *" flows "* ]] || durations+=("flows: ${BENCH_FLOWS_ROUNDS:-5} rounds of 0, $subs and 1 subscribers under the quota then 0 and $subs without it, each ${BENCH_GET_SECONDS:-10} s measured after ${BENCH_FLOWS_RUN_WARMUP_SECONDS:-1} s warm-up, medians")
+    [[ " ${selected[*]} " != *" flows "* ]] || durations+=("flows: ${BENCH_FLOWS_ROUNDS:-9} rounds of 0, $subs and 1 subscribers under the quota then 0 and $subs without it, each ${BENCH_FLOWS_SECONDS:-5} s measured after ${BENCH_FLOWS_RUN_WARMUP_SECONDS:-1} s warm-up, medians")
     [[ " ${selected[*]} " != *" upload "* ]] || durations+=("upload: ${BENCH_UPLOAD_RUNS:-5} runs of $(((${BENCH_UPLOAD_BYTES:-$((1 << 30))}) >> 20)) MiB")
     durations+=("whole run ${elapsed} s")
     echo "- $(printf '%s; ' "${durations[@]}" | sed 's/; $//')"
