@@ -9,7 +9,7 @@ const char* const exit_codes_help =
     "  2  usage: bad flags or arguments\n"
     "  3  server unreachable (or no answer within --timeout)\n"
     "  4  unauthenticated: no token, or the server refused it\n"
-    "  5  invalid argument: the field at fault is named\n"
+    "  5  invalid argument: the field at fault is named; or refused by the server\n"
     "  6  not found: unknown rule, flow or connection id\n"
     "  7  conflict: the id is taken, or the rule changed since it was read\n";
 
@@ -29,8 +29,9 @@ CliError error_from_status(const grpc::Status& status, const CallSite& site) {
                                               site.token_lookup};
         case grpc::StatusCode::INVALID_ARGUMENT:
         case grpc::StatusCode::OUT_OF_RANGE:
-        case grpc::StatusCode::FAILED_PRECONDITION:
             return {exit_invalid_argument, "invalid argument: " + detail};
+        case grpc::StatusCode::FAILED_PRECONDITION:  // a valid request this server cannot carry out
+            return {exit_invalid_argument, "refused: " + detail};
         case grpc::StatusCode::NOT_FOUND:
             return {exit_not_found, "not found: " + detail};
         case grpc::StatusCode::ALREADY_EXISTS:

@@ -1,8 +1,8 @@
 #include "proxy/tls_interception.hpp"
 
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <unistd.h>
 
 #include "proxy/ca_store.hpp"
 
@@ -22,13 +22,15 @@ std::shared_ptr<const CertificateAuthority> load_configured_ca(const ProxyConfig
             throw CaError("--ca-cert and --ca-key go together: give both or neither");
         return load_ca_files(config.ca_cert_file, config.ca_key_file);
     }
-    if (config.state_dir.empty()) return CertificateAuthority::generate(host_name());  // lives in memory only
+    if (config.state_dir.empty())
+        return CertificateAuthority::generate(host_name());  // lives in memory only
     return load_or_create_ca(config.state_dir);
 }
 
 void configure_origin_context(asio::ssl::context& context, const ProxyConfig& config, bool verify) {
     context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1);
     static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     SSL_CTX_set_alpn_protos(context.native_handle(), alpn, sizeof alpn);
     if (!verify) {
@@ -48,6 +50,7 @@ void configure_origin_context(asio::ssl::context& context, const ProxyConfig& co
 
 TlsInterception::TlsInterception(const ProxyConfig& config)
     : state_dir_(config.state_dir),
+      ca_cert_file_(config.ca_cert_file),
       persist_(config.ca_cert_file.empty() && !config.state_dir.empty()),
       insecure_(config.upstream_insecure),
       minter_(load_configured_ca(config), config.leaf_cache_size) {
@@ -65,13 +68,18 @@ TlsInterception::~TlsInterception() {
 
 awaitable<std::shared_ptr<const MintedLeaf>> TlsInterception::leaf_for(const std::string& name) {
     if (auto leaf = minter_.cached(name)) co_return leaf;
-    // The mint runs on the pool; this coroutine resumes on its own executor when it is done. (A named
-    // lambda taking the name as a parameter: GCC 12 mishandles capturing temporaries in co_await.)
-    auto mint = [this](std::string n) -> awaitable<std::shared_ptr<const MintedLeaf>> { co_return minter_.leaf_for(n); };
+    // The mint runs on the pool; this coroutine resumes on its own executor when it is done. (A
+    // named lambda taking the name as a parameter: GCC 12 mishandles capturing temporaries in
+    // co_await.)
+    auto mint = [this](std::string n) -> awaitable<std::shared_ptr<const MintedLeaf>> {
+        co_return minter_.leaf_for(n);
+    };
     co_return co_await asio::co_spawn(mint_pool_, mint(name), asio::use_awaitable);
 }
 
-std::string TlsInterception::ca_pem() const { return minter_.ca()->certificate_pem(); }
+std::string TlsInterception::ca_pem() const {
+    return minter_.ca()->certificate_pem();
+}
 
 void TlsInterception::rotate_ca() {
     auto ca = CertificateAuthority::generate(host_name());

@@ -17,7 +17,7 @@
 namespace mproxy::proxy {
 
 class TlsInterception {
-public:
+  public:
     // Loads or creates the CA as the configuration says; throws CaError with the reason.
     explicit TlsInterception(const ProxyConfig& config);
     ~TlsInterception();
@@ -33,13 +33,17 @@ public:
 
     std::string ca_pem() const;
     CertMinter& minter() { return minter_; }
+    // The file the CA was loaded from (--ca-cert); empty when it lives in the state directory (or
+    // only in memory, without one).
+    const std::string& ca_cert_file() const { return ca_cert_file_; }
     // Rotate (new CA) or import (PEM pair); persisted in the state directory when the CA lives
     // there. New handshakes see the new CA at once; live connections keep their leaf.
     void rotate_ca();
     void import_ca(std::string_view cert_pem, std::string_view key_pem);
 
-private:
+  private:
     const std::string state_dir_;
+    const std::string ca_cert_file_;
     const bool persist_;
     const bool insecure_;
     CertMinter minter_;

@@ -30,13 +30,15 @@ TestPki& origin_pki() {
 // "AB:CD:..." and "abcd..." name the same digest.
 std::string plain_hex(std::string text) {
     std::erase(text, ':');
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return text;
 }
 
 std::chrono::system_clock::time_point to_time(const google::protobuf::Timestamp& t) {
-    return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-        std::chrono::seconds(t.seconds()) + std::chrono::nanoseconds(t.nanos())));
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(t.seconds()) + std::chrono::nanoseconds(t.nanos())));
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -70,7 +72,8 @@ class CertificatesServiceTest : public ControlFixture {
         return out;
     }
 
-    grpc::Status import(const std::string& certificate, const std::string& key, v1::CertificateAuthority& out) {
+    grpc::Status import(const std::string& certificate, const std::string& key,
+                        v1::CertificateAuthority& out) {
         v1::ImportCARequest request;
         request.set_certificate_pem(certificate);
         request.set_private_key_pem(key);
@@ -106,7 +109,8 @@ TEST_F(CertificatesServiceTest, GetCaDescribesTheCertificateItReturns) {
     EXPECT_EQ(ca.certificate_pem(), proxy().interception().ca_pem());
     const auto parsed = parse_certificate(ca.certificate_pem());
     ASSERT_TRUE(parsed) << "the PEM does not parse: " << ca.certificate_pem();
-    const auto digest = certificate_fingerprint(ca.certificate_pem());  // computed here with OpenSSL
+    const auto digest =
+        certificate_fingerprint(ca.certificate_pem());  // computed here with OpenSSL
     ASSERT_EQ(digest.size(), 64u);
     EXPECT_EQ(plain_hex(ca.fingerprint_sha256()), digest);
     EXPECT_EQ(ca.fingerprint_sha256().size(), 32u * 3 - 1) << "hex bytes joined by colons";
@@ -130,9 +134,11 @@ TEST_F(CertificatesServiceTest, RotateCaReachesNewConnections) {
     const auto status = certificates->RotateCA(call().get(), {}, &rotated);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_NE(rotated.fingerprint_sha256(), old_ca.fingerprint_sha256());
-    EXPECT_EQ(plain_hex(rotated.fingerprint_sha256()), certificate_fingerprint(rotated.certificate_pem()));
+    EXPECT_EQ(plain_hex(rotated.fingerprint_sha256()),
+              certificate_fingerprint(rotated.certificate_pem()));
     EXPECT_EQ(get_ca().fingerprint_sha256(), rotated.fingerprint_sha256());
-    EXPECT_EQ(read_file(state_dir() / "ca.pem"), rotated.certificate_pem()) << "the new CA was not persisted";
+    EXPECT_EQ(read_file(state_dir() / "ca.pem"), rotated.certificate_pem())
+        << "the new CA was not persisted";
 
     fetch(old_ca.certificate_pem(), CURLE_PEER_FAILED_VERIFICATION);  // a new leaf, from the new CA
     const auto after = fetch(rotated.certificate_pem());
@@ -147,8 +153,10 @@ TEST_F(CertificatesServiceTest, ImportCaInstallsTheGivenCa) {
     v1::CertificateAuthority imported;
     const auto status = import(other.ca().certificate_pem, other.ca().private_key_pem, imported);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_EQ(plain_hex(imported.fingerprint_sha256()), certificate_fingerprint(other.ca().certificate_pem));
-    EXPECT_NE(imported.subject().find("imported control CA"), std::string::npos) << imported.subject();
+    EXPECT_EQ(plain_hex(imported.fingerprint_sha256()),
+              certificate_fingerprint(other.ca().certificate_pem));
+    EXPECT_NE(imported.subject().find("imported control CA"), std::string::npos)
+        << imported.subject();
     EXPECT_EQ(get_ca().fingerprint_sha256(), imported.fingerprint_sha256());
     EXPECT_EQ(read_file(state_dir() / "ca.pem"), imported.certificate_pem());
 
@@ -156,7 +164,8 @@ TEST_F(CertificatesServiceTest, ImportCaInstallsTheGivenCa) {
     const auto chain = fetch(other.ca().certificate_pem);
     ASSERT_GE(chain.size(), 2u);
     EXPECT_EQ(chain[0].issuer_common_name, "imported control CA");
-    EXPECT_EQ(certificate_fingerprint(chain[1].pem), certificate_fingerprint(other.ca().certificate_pem));
+    EXPECT_EQ(certificate_fingerprint(chain[1].pem),
+              certificate_fingerprint(other.ca().certificate_pem));
 }
 
 TEST_F(CertificatesServiceTest, ImportCaRefusesBadInputNamingTheFieldAndKeepsTheCa) {
@@ -169,24 +178,30 @@ TEST_F(CertificatesServiceTest, ImportCaRefusesBadInputNamingTheFieldAndKeepsThe
     const std::vector<Case> cases = {
         {"no certificate", "", origin_ca.private_key_pem, "certificate_pem"},
         {"no key", origin_ca.certificate_pem, "", "private_key_pem"},
-        {"garbage certificate", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        {"garbage certificate",
+         "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
          origin_ca.private_key_pem, "certificate_pem"},
         {"not PEM at all", "hello", origin_ca.private_key_pem, "certificate_pem"},
         {"a server certificate, no CA", origin_pki().localhost().certificate_pem,
          origin_pki().localhost().private_key_pem, "certificate_pem"},
-        {"garbage key", origin_ca.certificate_pem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        {"garbage key", origin_ca.certificate_pem,
+         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "private_key_pem"},
+        {"another CA's key", origin_ca.certificate_pem, other.ca().private_key_pem,
          "private_key_pem"},
-        {"another CA's key", origin_ca.certificate_pem, other.ca().private_key_pem, "private_key_pem"},
     };
     for (const auto& c : cases) {
         v1::CertificateAuthority out;
         const auto status = import(c.certificate, c.key, out);
-        EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.what << ": " << status.error_message();
-        EXPECT_TRUE(status.error_message().starts_with(c.field + ": ")) << c.what << ": " << status.error_message();
-        EXPECT_EQ(get_ca().fingerprint_sha256(), original.fingerprint_sha256()) << c.what << " changed the CA";
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+            << c.what << ": " << status.error_message();
+        EXPECT_TRUE(status.error_message().starts_with(c.field + ": "))
+            << c.what << ": " << status.error_message();
+        EXPECT_EQ(get_ca().fingerprint_sha256(), original.fingerprint_sha256())
+            << c.what << " changed the CA";
     }
     EXPECT_EQ(read_file(state_dir() / "ca.pem"), original.certificate_pem());
-    const auto chain = fetch(original.certificate_pem());  // interception still uses the original CA
+    const auto chain =
+        fetch(original.certificate_pem());  // interception still uses the original CA
     ASSERT_GE(chain.size(), 2u);
     EXPECT_EQ(certificate_fingerprint(chain[1].pem), plain_hex(original.fingerprint_sha256()));
 }
@@ -202,7 +217,8 @@ TEST_F(CertificatesServiceTest, LeafCacheStatsFollowMintsHitsAndPurges) {
     EXPECT_EQ(first.misses(), start.misses() + 1);
     EXPECT_EQ(first.mints(), start.mints() + 1);
     EXPECT_EQ(first.entries(), 1u);
-    EXPECT_GT(first.total_mint_time().seconds() * 1'000'000'000 + first.total_mint_time().nanos(), 0);
+    EXPECT_GT(first.total_mint_time().seconds() * 1'000'000'000 + first.total_mint_time().nanos(),
+              0);
 
     ASSERT_FALSE(fetch(ca).empty());  // a new connection for the same name
     const auto second = stats();
@@ -238,14 +254,56 @@ TEST_F(CertificatesServiceTest, EvictionsAreCountedAtCapacity) {
 TEST_F(CertificatesServiceTest, RefusesCallsWithoutTheToken) {
     const auto original = get_ca();
     v1::CertificateAuthority out;
-    EXPECT_EQ(certificates->RotateCA(call("").get(), {}, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(certificates->RotateCA(call("").get(), {}, &out).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
     TestPki other("unauthenticated import CA");
     v1::ImportCARequest request;
     request.set_certificate_pem(other.ca().certificate_pem);
     request.set_private_key_pem(other.ca().private_key_pem);
-    EXPECT_EQ(certificates->ImportCA(call("wrong-token-0123456789").get(), request, &out).error_code(),
-              grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(
+        certificates->ImportCA(call("wrong-token-0123456789").get(), request, &out).error_code(),
+        grpc::StatusCode::UNAUTHENTICATED);
     EXPECT_EQ(get_ca().fingerprint_sha256(), original.fingerprint_sha256());
+}
+
+// The CA from files (--ca-cert/--ca-key, as a Kubernetes Secret mounts them): rotation and import
+// are refused, naming the file, and nothing changes, in memory or on disk.
+class CertificatesFromFilesTest : public CertificatesServiceTest {
+  protected:
+    proxy::ProxyConfig config() override {
+        auto c = CertificatesServiceTest::config();
+        c.ca_cert_file = mounted.write_file("mounted-ca.pem", mounted.ca().certificate_pem);
+        c.ca_key_file = mounted.write_file("mounted-ca.key", mounted.ca().private_key_pem);
+        return c;
+    }
+
+    TestPki mounted{"mounted control CA"};
+};
+
+TEST_F(CertificatesFromFilesTest, RotationAndImportAreRefusedNamingTheFile) {
+    const auto original = get_ca();
+    EXPECT_EQ(plain_hex(original.fingerprint_sha256()),
+              certificate_fingerprint(mounted.ca().certificate_pem));
+    const auto file = config().ca_cert_file;
+
+    v1::CertificateAuthority out;
+    auto status = certificates->RotateCA(call().get(), {}, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+    EXPECT_NE(status.error_message().find("--ca-cert " + file), std::string::npos)
+        << status.error_message();
+
+    TestPki other("import over a mounted CA");
+    status = import(other.ca().certificate_pem, other.ca().private_key_pem, out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+
+    EXPECT_EQ(get_ca().fingerprint_sha256(), original.fingerprint_sha256());
+    EXPECT_EQ(read_file(file), mounted.ca().certificate_pem) << "the mounted file was touched";
+    EXPECT_FALSE(std::filesystem::exists(state_dir() / "ca.pem"))
+        << "nothing written to the state directory";
+    const auto chain =
+        fetch(mounted.ca().certificate_pem);  // interception goes on with the mounted CA
+    ASSERT_GE(chain.size(), 2u);
+    EXPECT_EQ(chain[0].issuer_common_name, "mounted control CA");
 }
 
 }  // namespace
