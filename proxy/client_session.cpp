@@ -1,10 +1,9 @@
 #include "proxy/client_session.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
-#include "proxy/client_hello.hpp"
 #include "proxy/error_response.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/exchange_log.hpp"
@@ -14,7 +13,6 @@
 #include "proxy/origin_tls_failure.hpp"
 #include "proxy/tls_interception.hpp"
 #include "proxy/tls_stream.hpp"
-#include "proxy/tunnel.hpp"
 #include "proxy/upstream_connector.hpp"
 #include "proxy/worker.hpp"
 
@@ -45,8 +43,8 @@ std::string host_header(const Authority& origin) {
 }  // namespace
 
 namespace {
-std::unique_ptr<ConnectionRecord> open_record(Worker& worker, const tcp::socket& socket, std::string& address,
-                                              asio::ip::address& ip) {
+std::unique_ptr<ConnectionRecord> open_record(Worker& worker, const tcp::socket& socket,
+                                              std::string& address, asio::ip::address& ip) {
     address = endpoint_text(socket, ip);
     // CloseConnection comes from a control-plane thread: the session is ended on its own.
     return worker.registry().open(address, ip.to_string(), [&worker](std::uint64_t id) {
@@ -72,7 +70,9 @@ void ClientSession::set_mode(ConnectionMode mode) {
     flow_.set_mode(mode);
 }
 
-ClientSession::~ClientSession() { worker_.sessions_.erase(this); }
+ClientSession::~ClientSession() {
+    worker_.sessions_.erase(this);
+}
 
 void ClientSession::abort() {
     client_.close();
@@ -91,7 +91,8 @@ void ClientSession::on_deadline() {
 
 awaitable<> ClientSession::run() {
     spdlog::debug("conn={} accepted from {}", record_->id(), client_address_);
-    if (const auto lifetime = worker_.limits().get().max_connection_lifetime; lifetime.count() > 0) {
+    if (const auto lifetime = worker_.limits().get().max_connection_lifetime;
+        lifetime.count() > 0) {
         lifetime_.expires_after(lifetime);
         // The handler checks the error before touching the session: cancelled (the session ended
         // first) means the session may already be gone.
@@ -105,9 +106,10 @@ awaitable<> ClientSession::run() {
     co_await (serve_requests(std::nullopt) || deadline_.watch([this] { on_deadline(); }));
     lifetime_.cancel();
     flow_.connection_closed(record_->counters(), {});
-    spdlog::debug("conn={} closed: client_rx={} client_tx={} upstream_rx={} upstream_tx={}", record_->id(),
-                  record_->counters().client_rx.load(), record_->counters().client_tx.load(),
-                  record_->counters().upstream_rx.load(), record_->counters().upstream_tx.load());
+    spdlog::debug("conn={} closed: client_rx={} client_tx={} upstream_rx={} upstream_tx={}",
+                  record_->id(), record_->counters().client_rx.load(),
+                  record_->counters().client_tx.load(), record_->counters().upstream_rx.load(),
+                  record_->counters().upstream_tx.load());
 }
 
 awaitable<> ClientSession::serve_requests(const std::optional<TunnelOrigin>& tunnel_origin) {
@@ -126,18 +128,23 @@ awaitable<> ClientSession::serve_requests(const std::optional<TunnelOrigin>& tun
         deadline_.expires_after(config.header_timeout);
         const auto head = co_await read_head(*client_io_, buffer_, config.max_header_bytes);
         switch (head.status) {
-            case HeadRead::Status::ok: break;
+            case HeadRead::Status::ok:
+                break;
             case HeadRead::Status::too_large:
-                co_await reply_error(431, "request head larger than " + std::to_string(config.max_header_bytes) +
-                                              " bytes", true);
+                co_await reply_error(431,
+                                     "request head larger than " +
+                                         std::to_string(config.max_header_bytes) + " bytes",
+                                     true);
                 co_return;
             case HeadRead::Status::failed:
                 if (deadline_.expired())
-                    spdlog::info("conn={} closed: no complete request head within the header timeout",
-                                 record_->id());
+                    spdlog::info(
+                        "conn={} closed: no complete request head within the header timeout",
+                        record_->id());
                 co_return;
             case HeadRead::Status::closed:
-            case HeadRead::Status::truncated: co_return;
+            case HeadRead::Status::truncated:
+                co_return;
         }
         auto parsed = parse_request_head(head.head(buffer_));
         buffer_.consume(head.head_size);
@@ -145,41 +152,56 @@ awaitable<> ClientSession::serve_requests(const std::optional<TunnelOrigin>& tun
             co_await reply_error(failure->status, failure->reason, true);
             co_return;
         }
-        if (!co_await serve_request(std::move(std::get<RequestHead>(parsed)), tunnel_origin)) co_return;
+        if (!co_await serve_request(std::move(std::get<RequestHead>(parsed)), tunnel_origin))
+            co_return;
     }
 }
 
-awaitable<bool> ClientSession::serve_request(RequestHead request, const std::optional<TunnelOrigin>& tunnel_origin) {
+awaitable<bool> ClientSession::serve_request(RequestHead request,
+                                             const std::optional<TunnelOrigin>& tunnel_origin) {
     if (request.method == "CONNECT") {
-        if (tunnel_origin) co_return co_await reply_error(400, "CONNECT inside a CONNECT tunnel is not supported", true);
+        if (tunnel_origin)
+            co_return co_await reply_error(400, "CONNECT inside a CONNECT tunnel is not supported",
+                                           true);
         co_await serve_connect(request);
         co_return false;
     }
     auto framing = request_body_framing(request);
-    if (auto* failure = std::get_if<HttpFailure>(&framing)) co_return co_await reply_error(failure->status, failure->reason, true);
+    if (auto* failure = std::get_if<HttpFailure>(&framing))
+        co_return co_await reply_error(failure->status, failure->reason, true);
 
     if (auto absolute = parse_http_absolute_target(request.target)) {
         if (tunnel_origin && absolute->authority != tunnel_origin->authority)
-            co_return co_await reply_error(400, "absolute URI names another host than the CONNECT tunnel", true);
+            co_return co_await reply_error(
+                400, "absolute URI names another host than the CONNECT tunnel", true);
         if (!tunnel_origin && is_local_host(absolute->authority))
             co_return co_await serve_local(request, absolute->origin_form);
         if (!tunnel_origin) {
             const bool has_body = std::get<BodyFraming>(framing).kind != BodyFraming::Kind::none;
-            if (auto answered = co_await apply_rules_to_request(request, absolute->authority, has_body))
+            if (auto answered =
+                    co_await apply_rules_to_request(request, absolute->authority, has_body))
                 co_return *answered;
         }
         request.target = std::move(absolute->origin_form);
-        const TunnelOrigin origin = tunnel_origin ? *tunnel_origin : TunnelOrigin{std::move(absolute->authority), false, {}};
-        co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), origin, true);
+        const TunnelOrigin origin = tunnel_origin
+                                        ? *tunnel_origin
+                                        : TunnelOrigin{std::move(absolute->authority), false, {}};
+        co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), origin,
+                                   true);
     }
     if (!request.target.empty() && request.target.front() == '/') {
-        if (tunnel_origin) co_return co_await forward(std::move(request), std::get<BodyFraming>(framing), *tunnel_origin, false);
+        if (tunnel_origin)
+            co_return co_await forward(std::move(request), std::get<BodyFraming>(framing),
+                                       *tunnel_origin, false);
         if (request.target == "/ca.pem") co_return co_await serve_local(request, request.target);
-        co_return co_await reply_error(
-            400, "this is a proxy: send requests in absolute form (http://host/path), or CONNECT for https", true);
+        co_return co_await reply_error(400,
+                                       "this is a proxy: send requests in absolute form "
+                                       "(http://host/path), or CONNECT for https",
+                                       true);
     }
     if (request.target.starts_with("https://") || request.target.starts_with("HTTPS://"))
-        co_return co_await reply_error(400, "https:// targets go through CONNECT, not as plain proxy requests", true);
+        co_return co_await reply_error(
+            400, "https:// targets go through CONNECT, not as plain proxy requests", true);
     co_return co_await reply_error(400, "unsupported request target " + request.target, true);
 }
 
@@ -187,24 +209,27 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
     const UpstreamKey key{origin.authority, origin.tls};
     if (upstream_ && upstream_->key == key && upstream_->io().is_open()) co_return std::nullopt;
     // The TCP connection a mitm CONNECT opened before its 200 becomes the TLS one.
-    const bool upgrade_in_hand = upstream_ && origin.tls && !upstream_->secure && upstream_->exchanges == 0 &&
-                                 upstream_->key.authority == origin.authority && upstream_->io().is_open();
+    const bool upgrade_in_hand =
+        upstream_ && origin.tls && !upstream_->secure && upstream_->exchanges == 0 &&
+        upstream_->key.authority == origin.authority && upstream_->io().is_open();
     if (!upgrade_in_hand) {
         upstream_.reset();
         if (!pinned_upstream_) upstream_ = worker_.pool().acquire(key);
         if (upstream_) {
-            upstream_->tcp.count_into(&record_->counters().upstream_rx, &record_->counters().upstream_tx);
+            upstream_->tcp.count_into(&record_->counters().upstream_rx,
+                                      &record_->counters().upstream_tx);
             co_return std::nullopt;
         }
         deadline_.expires_never();  // the connector has its own timeout
-        auto connected =
-            co_await connect_upstream(origin.authority, worker_.config().connect_timeout, worker_.loop_guard());
+        auto connected = co_await connect_upstream(
+            origin.authority, worker_.config().connect_timeout, worker_.loop_guard());
         if (auto* failure = std::get_if<ConnectFailure>(&connected)) {
             worker_.metrics().upstream_connect_failed(failure->cause);
             co_return failure->answer;
         }
         upstream_ = std::move(std::get<std::unique_ptr<UpstreamConnection>>(connected));
-        upstream_->tcp.count_into(&record_->counters().upstream_rx, &record_->counters().upstream_tx);
+        upstream_->tcp.count_into(&record_->counters().upstream_rx,
+                                  &record_->counters().upstream_tx);
     }
     if (!origin.tls) co_return std::nullopt;
 
@@ -212,16 +237,18 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
     const bool verify = interception.verify_upstream_by_default() && !options_.upstream_insecure;
     auto tls = std::make_unique<TlsStream>(upstream_->tcp, interception.upstream_context(verify));
     // Verified and unverified sessions never mix: the key says which context made them.
-    interception.origin_sessions().prepare(tls->native_handle(),
-                                           (verify ? "v " : "u ") + origin.server_name + " " + origin.authority.to_string());
+    interception.origin_sessions().prepare(
+        tls->native_handle(),
+        (verify ? "v " : "u ") + origin.server_name + " " + origin.authority.to_string());
     upstream_busy_ = true;  // a handshake that hangs is cut on the origin side
     deadline_.expires_after(worker_.config().connect_timeout);
     const auto ec = co_await tls->connect(origin.server_name, verify);
     upstream_busy_ = false;
     worker_.metrics().tls_handshake(TlsSide::upstream, !ec);
     if (ec) {
-        const auto reason = deadline_.expired() ? "TLS handshake with origin timed out"
-                                                : describe_origin_tls_failure(tls->native_handle(), ec);
+        const auto reason = deadline_.expired()
+                                ? "TLS handshake with origin timed out"
+                                : describe_origin_tls_failure(tls->native_handle(), ec);
         flow_.tls_failure(origin.authority, origin.server_name, true, reason);
         upstream_.reset();
         co_return HttpFailure{502, origin.authority.to_string() + ": " + reason};
@@ -234,8 +261,8 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
     co_return std::nullopt;
 }
 
-awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing, const TunnelOrigin& target,
-                                      bool origin_from_uri) {
+awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
+                                       const TunnelOrigin& target, bool origin_from_uri) {
     const auto& origin = target.authority;
     flow_.request_head(request, origin);
     const bool has_body = framing.kind != BodyFraming::Kind::none;
@@ -250,7 +277,8 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
     if (origin_from_uri) {
         // RFC 9112 section 3.2.2: the target URI's authority wins over a received Host.
         request.fields.remove("host");
-        request.fields.all().insert(request.fields.all().begin(), HeaderField{"Host", host_header(origin)});
+        request.fields.all().insert(request.fields.all().begin(),
+                                    HeaderField{"Host", host_header(origin)});
     }
     request.fields.add("Via", std::string(via_value));
     forwarded.head = std::move(request);
@@ -265,11 +293,13 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
         if (auto failure = co_await obtain_upstream(target)) {
             ExchangeLog::connect_failed(record_->id(), forwarded.head, origin, failure->reason);
             flow_.answered(failure->status, failure->reason);
-            co_return co_await reply_error(failure->status, failure->reason, framing.kind != BodyFraming::Kind::none);
+            co_return co_await reply_error(failure->status, failure->reason,
+                                           framing.kind != BodyFraming::Kind::none);
         }
         if (forwarded.websocket) set_mode(ConnectionMode::websocket);
         upstream_busy_ = true;
-        auto outcome = co_await run_exchange(*client_io_, buffer_, *upstream_, forwarded, deadline_, limits, &flow_);
+        auto outcome = co_await run_exchange(*client_io_, buffer_, *upstream_, forwarded, deadline_,
+                                             limits, &flow_);
         upstream_busy_ = false;
         if (outcome.retry_on_fresh_connection && attempt == 0) {
             upstream_.reset();
@@ -292,146 +322,39 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
     }
 }
 
-awaitable<> ClientSession::serve_connect(const RequestHead& request) {
-    const auto target = parse_connect_authority(request.target);
-    if (!target) {
-        co_await reply_error(400, "CONNECT needs a host:port target", true);
-        co_return;
-    }
-    record_->set_target(target->to_string());
-    const auto rules = worker_.rules().snapshot();
-    const auto decision = rules->decide(*target, client_ip_);
-    spdlog::info("conn={} CONNECT {} -> {} ({})", record_->id(), target->to_string(), to_string(decision.action),
-                 decision.reason);
-    flow_.decision(*target, decision, request.method);
-    options_ = decision.options;
-    if (decision.action == ConnectAction::reject) {
-        set_mode(ConnectionMode::rejected);
-        worker_.metrics().rejected(decision.rule_id);
-        // Named, not a temporary inside co_await (GCC 12 destroys those twice).
-        const auto message = decision.reject_message.empty() ? "CONNECT to " + target->to_string() +
-                                                                   " refused by policy (" + decision.reason + ")"
-                                                             : decision.reject_message;
-        co_await reply_error(decision.reject_status, message, true);
-        co_return;
-    }
-    // The origin is reached before the client hears 200, so that an unreachable one gets a 502.
-    // An intercepted connection learns from the ClientHello whether TLS is needed towards it.
-    // (Named, not a braced temporary: GCC 12 destroys braced temporaries in co_await twice.)
-    const TunnelOrigin plain_origin{*target, false, {}};
-    if (auto failure = co_await obtain_upstream(plain_origin)) {
-        spdlog::warn("conn={} CONNECT {} failed: {}", record_->id(), target->to_string(), failure->reason);
-        co_await reply_error(failure->status, failure->reason, true);
-        co_return;
-    }
-    static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
-    if (auto [ec, n] = co_await client_.write(asio::buffer(established)); ec) co_return;
-
-    pinned_upstream_ = decision.action != ConnectAction::tunnel;
-    if (decision.action == ConnectAction::http) {
-        set_mode(ConnectionMode::http);
-        co_await serve_requests(plain_origin);
-        co_return;
-    }
-    if (decision.action == ConnectAction::mitm) {
-        co_await serve_intercepted(*target);
-        co_return;
-    }
-    set_mode(ConnectionMode::tunnel);
-    const auto tunnel = co_await run_tunnel(client_, buffer_, upstream_->io(), upstream_->buffer, deadline_,
-                                            worker_.config().idle_timeout);
-    ConnectionCounters::add(record_->counters().exchanges, 1);
-    spdlog::info("conn={} tunnel {} closed: client->upstream={} upstream->client={}{}{}", record_->id(),
-                 target->to_string(), tunnel.client_to_upstream, tunnel.upstream_to_client,
-                 tunnel.error.empty() ? "" : " error: ", tunnel.error);
-}
-
-awaitable<> ClientSession::serve_intercepted(const Authority& target) {
-    // Peek at what the client sends first: a TLS ClientHello tells the name to mint a leaf for.
-    deadline_.expires_after(worker_.config().header_timeout);
-    ClientHelloInfo hello;
-    auto status = inspect_client_hello(buffered_bytes(buffer_), hello);
-    while (status == HelloStatus::need_more) {
-        auto [ec, n] = co_await client_.read_some(buffer_.prepare(16 * 1024));
-        buffer_.commit(n);
-        if (ec) co_return;
-        status = inspect_client_hello(buffered_bytes(buffer_), hello);
-    }
-    if (status == HelloStatus::not_tls) {
-        set_mode(ConnectionMode::http);
-        const TunnelOrigin cleartext{target, false, {}};
-        co_await serve_requests(cleartext);
-        co_return;
-    }
-    if (status == HelloStatus::malformed) {
-        spdlog::warn("conn={} CONNECT {}: malformed TLS ClientHello, closing", record_->id(), target.to_string());
-        co_return;
-    }
-    set_mode(ConnectionMode::mitm);
-    const std::string name = hello.server_name.empty() ? target.host : hello.server_name;
-    std::shared_ptr<const MintedLeaf> leaf;
-    try {
-        leaf = co_await worker_.interception().leaf_for(name);
-    } catch (const std::exception& e) {
-        // A name no certificate can carry (a wildcard, a bad character) or an OpenSSL failure.
-        spdlog::warn("conn={} CONNECT {}: no certificate for \"{}\": {}", record_->id(), target.to_string(), name,
-                     e.what());
-        flow_.tls_failure(target, name, false, std::string("no certificate for this name: ") + e.what());
-        worker_.metrics().tls_handshake(TlsSide::client, false);
-        co_return;
-    }
-
-    auto tls = std::make_unique<TlsStream>(client_, leaf->server_context);
-    const auto ec = co_await tls->accept(buffer_.data());
-    buffer_.consume(buffer_.size());  // the handshake took the ClientHello bytes
-    worker_.metrics().tls_handshake(TlsSide::client, !ec);
-    if (ec) {
-        flow_.tls_failure(target, name, false,
-                          client_refused_certificate(ec) ? "client refused mproxy's certificate: " + ec.message()
-                                                         : ec.message());
-        if (client_refused_certificate(ec))
-            spdlog::warn("conn={} client refused mproxy's certificate for {} (CA not trusted, or a pinned key): "
-                         "tunnel this host instead of intercepting it",
-                         record_->id(), name);
-        else
-            spdlog::info("conn={} TLS handshake with client for {} failed: {}", record_->id(), name, ec.message());
-        co_return;
-    }
-    client_tls_ = std::move(tls);
-    client_io_ = client_tls_.get();
-    // TLS towards the origin starts with the first request, with the client's SNI.
-    const TunnelOrigin intercepted{target, true, name};
-    co_await serve_requests(intercepted);
-}
-
 awaitable<std::optional<bool>> ClientSession::apply_rules_to_request(const RequestHead& request,
-                                                                     const Authority& origin, bool has_body) {
+                                                                     const Authority& origin,
+                                                                     bool has_body) {
     const auto rules = worker_.rules().snapshot();
     options_ = {};
-    if (rules->rules().empty()) co_return std::nullopt;  // the default action says nothing about plain requests
+    if (rules->rules().empty())
+        co_return std::nullopt;  // the default action says nothing about plain requests
     const auto decision = rules->decide(origin, client_ip_);
     // The default action is what a CONNECT gets; a plain request is only ever refused by a rule.
     if (!decision.rule_index) co_return std::nullopt;
     flow_.decision(origin, decision, request.method);
     options_ = decision.options;
     if (decision.action != ConnectAction::reject) co_return std::nullopt;
-    spdlog::info("conn={} {} {} refused by policy ({})", record_->id(), request.method, origin.to_string(),
-                 decision.reason);
+    spdlog::info("conn={} {} {} refused by policy ({})", record_->id(), request.method,
+                 origin.to_string(), decision.reason);
     worker_.metrics().rejected(decision.rule_id);
-    const auto message = decision.reject_message.empty()
-                             ? "request to " + origin.to_string() + " refused by policy (" + decision.reason + ")"
-                             : decision.reject_message;
+    const auto message =
+        decision.reject_message.empty()
+            ? "request to " + origin.to_string() + " refused by policy (" + decision.reason + ")"
+            : decision.reject_message;
     flow_.request_head(request, origin);
     flow_.answered(decision.reject_status, message);
     // A body the client may still be sending is not read: the connection closes after the answer.
     co_return co_await reply_error(decision.reject_status, message, has_body);
 }
 
-awaitable<std::optional<bool>> ClientSession::apply_expect_policy(RequestHead& request, bool has_body) {
+awaitable<std::optional<bool>> ClientSession::apply_expect_policy(RequestHead& request,
+                                                                  bool has_body) {
     if (!has_body || !request.fields.has_token("expect", "100-continue")) co_return std::nullopt;
     if (options_.expect == ExpectPolicy::reject) {
         flow_.answered(417, "Expect: 100-continue refused by rule");
-        co_return co_await reply_error(417, "Expect: 100-continue is refused by the rule in force", true);
+        co_return co_await reply_error(417, "Expect: 100-continue is refused by the rule in force",
+                                       true);
     }
     // answer_locally: the client may send its body at once; the origin never sees the expectation.
     request.fields.remove("expect");
@@ -441,22 +364,27 @@ awaitable<std::optional<bool>> ClientSession::apply_expect_policy(RequestHead& r
     co_return std::nullopt;
 }
 
-bool ClientSession::is_local_host(const Authority& authority) { return authority.host == "mproxy.local"; }
+bool ClientSession::is_local_host(const Authority& authority) {
+    return authority.host == "mproxy.local";
+}
 
 awaitable<bool> ClientSession::serve_local(const RequestHead& request, std::string_view path) {
     if (path != "/ca.pem" || (request.method != "GET" && request.method != "HEAD"))
-        co_return co_await reply_error(404, "mproxy serves only GET /ca.pem (its CA certificate)", false);
+        co_return co_await reply_error(404, "mproxy serves only GET /ca.pem (its CA certificate)",
+                                       false);
     const auto pem = worker_.interception().ca_pem();
-    std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/x-pem-file\r\n"
-                           "Content-Disposition: attachment; filename=\"mproxy-ca.pem\"\r\nContent-Length: " +
-                           std::to_string(pem.size()) + "\r\nVia: " + std::string(via_value) + "\r\n\r\n";
+    std::string response =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-pem-file\r\n"
+        "Content-Disposition: attachment; filename=\"mproxy-ca.pem\"\r\nContent-Length: " +
+        std::to_string(pem.size()) + "\r\nVia: " + std::string(via_value) + "\r\n\r\n";
     if (request.method == "GET") response += pem;
     worker_.metrics().answered_locally(200);
     auto [ec, n] = co_await client_io_->write(asio::buffer(response));
     co_return !ec && keeps_alive(request.fields, request.version_minor);
 }
 
-awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view explanation, bool close) {
+awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view explanation,
+                                           bool close) {
     spdlog::info("conn={} answered {}: {}", record_->id(), status, explanation);
     worker_.metrics().answered_locally(status);
     const auto response = make_error_response(status, explanation, close);
@@ -471,8 +399,8 @@ awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view exp
 }
 
 awaitable<> ClientSession::close_gently() {
-    // Closing with unread request bytes would send a reset, which can destroy the response the client
-    // has not read yet. Half-close, then read and drop what the client still sends, briefly.
+    // Closing with unread request bytes would send a reset, which can destroy the response the
+    // client has not read yet. Half-close, then read and drop what the client still sends, briefly.
     co_await client_io_->shutdown_send();
     deadline_.expires_after(linger_time);
     std::array<char, 16 * 1024> sink;
