@@ -17,6 +17,7 @@
 #include "control/atomic_file.hpp"
 #include "control/rule_store.hpp"
 #include "tests/control/control_fixture.hpp"
+#include "tests/control/rules_fixture.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 extern char** environ;
@@ -25,13 +26,6 @@ namespace mproxy::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 void write_text(const fs::path& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
@@ -61,35 +55,27 @@ v1::Rule suffix_rule(const std::string& id, const std::string& suffix, v1::Actio
     return rule;
 }
 
-class RulePersistenceTest : public ControlFixture {
+// The RulesService fixture's calls, and a create that must succeed.
+class RulePersistenceTest : public RulesServiceTest {
   protected:
-    v1::ListRulesResponse list_rules() {
-        v1::ListRulesResponse response;
-        const auto status = rules->ListRules(call().get(), {}, &response);
-        EXPECT_TRUE(status.ok()) << status.error_message();
-        return response;
-    }
-    void create(const v1::Rule& rule) {
-        v1::CreateRuleRequest request;
-        *request.mutable_rule() = rule;
-        v1::Rule created;
-        const auto status = rules->CreateRule(call().get(), request, &created);
+    void must_create(const v1::Rule& rule) {
+        const auto status = create(rule);
         ASSERT_TRUE(status.ok()) << status.error_message();
     }
 };
 
 TEST_F(RulePersistenceTest, RulesComeBackAfterRestartInOrderWithVersions) {
-    create(suffix_rule("internal", "corp.example", v1::ACTION_MITM));
+    must_create(suffix_rule("internal", "corp.example", v1::ACTION_MITM));
     auto blocked = suffix_rule("blocked", "ads.example", v1::ACTION_REJECT);
     blocked.set_reject_status(451);
     blocked.set_reject_message("not here");
     blocked.mutable_match()->add_ports()->set_first(443);
     blocked.mutable_match()->add_client_cidrs("10.0.0.0/8");
-    create(blocked);
+    must_create(blocked);
     auto cleartext = suffix_rule("cleartext", "plain.example", v1::ACTION_HTTP);
     cleartext.mutable_options()->set_expect(v1::EXPECT_POLICY_ANSWER_LOCALLY);
     cleartext.mutable_options()->set_upstream_insecure(true);
-    create(cleartext);
+    must_create(cleartext);
 
     // Bump one version twice and move it to the front.
     v1::GetRuleRequest get;
@@ -137,7 +123,7 @@ TEST_F(RulePersistenceTest, RuleReloadedAfterRestartRejectsRealTraffic) {
     auto reject = suffix_rule("no-loopback", "127.0.0.1", v1::ACTION_REJECT);
     reject.mutable_match()->clear_host_suffixes();
     reject.mutable_match()->add_hosts("127.0.0.1");
-    create(reject);
+    must_create(reject);
     restart();
 
     CurlTransfer plain;
@@ -148,7 +134,7 @@ TEST_F(RulePersistenceTest, RuleReloadedAfterRestartRejectsRealTraffic) {
 }
 
 TEST_F(RulePersistenceTest, FileIsPrivatePrettyJsonOfARuleList) {
-    create(suffix_rule("one", "one.example", v1::ACTION_TUNNEL));
+    must_create(suffix_rule("one", "one.example", v1::ACTION_TUNNEL));
     const auto file = state_dir() / "rules.json";
     struct stat status {};
     ASSERT_EQ(::stat(file.c_str(), &status), 0);
