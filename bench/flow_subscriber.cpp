@@ -13,9 +13,8 @@
 //   events_per_s_min    the slowest stream's
 //   missed_total        sum of Gap.missed over every stream in the window: events the server
 //                       dropped for a subscriber that fell behind
-//   produced_per_s      sequence numbers that passed in the window (first stream's view): the rate
-//   at
-//                       which mproxyd made events, whatever was delivered
+//   produced_per_s      sequence numbers that passed in the window (first stream's view): the
+//                       rate at which mproxyd made events, whatever was delivered
 //   events_per_message  events per WatchFlowsResponse (each is a batch), over every stream
 //   bytes_per_event     serialized WatchFlowsResponse bytes per event, over every stream
 // Exit status 0; 2 when a stream failed (its status is printed on stderr); 1 on bad usage.
@@ -135,8 +134,8 @@ struct MessageScan {
     std::uint64_t first_sequence = 0, last_sequence = 0;
     std::uint64_t missed = 0;  // Gap.missed
     bool gap = false;
-    std::uint64_t unexplained =
-        0;  // sequence jumps inside the message (never, for an empty filter)
+    // Sequence jumps inside the message (never, for an empty filter).
+    std::uint64_t unexplained = 0;
 };
 
 bool scan_event(google::protobuf::io::CodedInputStream& in, std::uint32_t length,
