@@ -10,7 +10,7 @@
 #include <system_error>
 
 #include "control/atomic_file.hpp"
-#include "proxy/small_file.hpp"
+#include "proxy/state/small_file.hpp"
 
 namespace mproxy::control {
 

@@ -8,7 +8,7 @@
 #include "control/services.hpp"
 #include "control/unary_call.hpp"
 #include "mproxy/v1/certificates.grpc.pb.h"
-#include "proxy/tls_interception.hpp"
+#include "proxy/tls/tls_interception.hpp"
 
 namespace mproxy::control {
 

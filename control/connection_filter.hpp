@@ -12,9 +12,9 @@
 
 #include "control/enum_translation.hpp"
 #include "mproxy/v1/connections.pb.h"
-#include "proxy/connection_registry.hpp"
-#include "proxy/host_glob.hpp"
-#include "proxy/ip_network.hpp"
+#include "proxy/accounting/connection_registry.hpp"
+#include "proxy/rules/host_glob.hpp"
+#include "proxy/rules/ip_network.hpp"
 
 namespace mproxy::control {
 

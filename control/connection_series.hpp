@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "proxy/connection_registry.hpp"
+#include "proxy/accounting/connection_registry.hpp"
 
 namespace mproxy::control {
 

@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "control/services.hpp"
-#include "proxy/small_file.hpp"
+#include "proxy/state/small_file.hpp"
 
 namespace mproxy::control {
 

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/flow_log.hpp"
-#include "proxy/flow_sink.hpp"
+#include "proxy/flows/flow_log.hpp"
+#include "proxy/flows/flow_sink.hpp"
 
 namespace mproxy::control {
 

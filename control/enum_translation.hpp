@@ -5,9 +5,9 @@
 
 #include "mproxy/v1/flows.pb.h"
 #include "mproxy/v1/rules.pb.h"
-#include "proxy/connect_action.hpp"
-#include "proxy/connection_registry.hpp"
-#include "proxy/rule.hpp"
+#include "proxy/accounting/connection_registry.hpp"
+#include "proxy/rules/connect_action.hpp"
+#include "proxy/rules/rule.hpp"
 
 namespace mproxy::control {
 

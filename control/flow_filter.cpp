@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "control/enum_translation.hpp"
-#include "proxy/host_glob.hpp"
+#include "proxy/rules/host_glob.hpp"
 
 namespace mproxy::control {
 

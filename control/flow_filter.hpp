@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "mproxy/v1/flows.pb.h"
-#include "proxy/flow_event.hpp"
-#include "proxy/ip_network.hpp"
+#include "proxy/flows/flow_event.hpp"
+#include "proxy/rules/ip_network.hpp"
 
 namespace mproxy::control {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "mproxy/v1/flows.pb.h"
-#include "proxy/flow_event.hpp"
+#include "proxy/flows/flow_event.hpp"
 
 namespace mproxy::control {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/flow_event.hpp"
+#include "proxy/flows/flow_event.hpp"
 
 namespace mproxy::control {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "proxy/latency_histogram.hpp"
+#include "proxy/accounting/latency_histogram.hpp"
 
 namespace mproxy::control {
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "control/metric_families.hpp"
-#include "proxy/tls_interception.hpp"
+#include "proxy/tls/tls_interception.hpp"
 
 #ifndef MPROXY_VERSION
 #define MPROXY_VERSION "unknown"

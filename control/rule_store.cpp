@@ -10,7 +10,7 @@
 
 #include "control/atomic_file.hpp"
 #include "control/rule_translation.hpp"
-#include "proxy/small_file.hpp"
+#include "proxy/state/small_file.hpp"
 
 namespace mproxy::control {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "mproxy/v1/rules.pb.h"
-#include "proxy/rule_set.hpp"
+#include "proxy/rules/rule_set.hpp"
 
 namespace mproxy::control {
 

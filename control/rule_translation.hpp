@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "mproxy/v1/rules.pb.h"
-#include "proxy/rule.hpp"
+#include "proxy/rules/rule.hpp"
 
 namespace mproxy::control {
 

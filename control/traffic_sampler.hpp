@@ -11,7 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "proxy/connection_registry.hpp"
+#include "proxy/accounting/connection_registry.hpp"
 
 namespace mproxy::control {
 

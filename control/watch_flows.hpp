@@ -32,7 +32,7 @@
 
 #include "control/encoded_flow_tail.hpp"
 #include "control/services.hpp"
-#include "proxy/flow_log.hpp"
+#include "proxy/flows/flow_log.hpp"
 
 namespace mproxy::control {
 

@@ -9,8 +9,8 @@
 #include <condition_variable>
 #include <thread>
 
-#include "proxy/tls_interception.hpp"
-#include "proxy/worker.hpp"
+#include "proxy/session/worker.hpp"
+#include "proxy/tls/tls_interception.hpp"
 
 namespace mproxy::proxy {
 

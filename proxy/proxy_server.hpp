@@ -5,11 +5,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 
-#include "proxy/connection_registry.hpp"
-#include "proxy/flow_log.hpp"
+#include "proxy/accounting/connection_registry.hpp"
+#include "proxy/accounting/proxy_metrics.hpp"
+#include "proxy/flows/flow_log.hpp"
 #include "proxy/proxy_config.hpp"
-#include "proxy/proxy_metrics.hpp"
-#include "proxy/rule_set.hpp"
+#include "proxy/rules/rule_set.hpp"
 
 namespace mproxy::proxy {
 

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "control/rule_translation.hpp"
-#include "proxy/authority.hpp"
+#include "proxy/http/authority.hpp"
 #include "server/config_file.hpp"
 
 namespace mproxy::server {

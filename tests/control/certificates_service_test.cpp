@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "proxy/tls_interception.hpp"
+#include "proxy/tls/tls_interception.hpp"
 #include "tests/control/control_fixture.hpp"
 #include "tests/support/https_transfer.hpp"
 #include "tests/support/mitm_fixture.hpp"

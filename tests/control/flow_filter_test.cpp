@@ -2,7 +2,7 @@
 // the field at fault named). Pure values, no sockets; the service tests run it on real traffic.
 
 #include "control/flow_filter.hpp"
-#include "proxy/host_glob.hpp"
+#include "proxy/rules/host_glob.hpp"
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>

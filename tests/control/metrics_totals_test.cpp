@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 
-#include "proxy/rule_set.hpp"
+#include "proxy/rules/rule_set.hpp"
 #include "tests/control/metrics_exposure.hpp"
 #include "tests/support/curl_transfer.hpp"
 #include "tests/support/mitm_fixture.hpp"

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/authority.hpp"
-#include "proxy/connect_action.hpp"
+#include "proxy/http/authority.hpp"
+#include "proxy/rules/connect_action.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 using namespace mproxy::proxy;

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/client_hello.hpp"
+#include "proxy/tls/client_hello.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 using namespace mproxy::proxy;

@@ -4,10 +4,10 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/chunked_decoder.hpp"
-#include "proxy/head_parser.hpp"
-#include "proxy/hop_by_hop.hpp"
-#include "proxy/http_head.hpp"
+#include "proxy/http/hop_by_hop.hpp"
+#include "proxy/http/http_head.hpp"
+#include "proxy/http1/chunked_decoder.hpp"
+#include "proxy/http1/head_parser.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace mproxy::fuzz {

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/authority.hpp"
-#include "proxy/body_framing.hpp"
+#include "proxy/http/authority.hpp"
+#include "proxy/http1/body_framing.hpp"
 #include "tests/fuzz/fuzz_http.hpp"
 
 using namespace mproxy::fuzz;

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/body_framing.hpp"
+#include "proxy/http1/body_framing.hpp"
 #include "tests/fuzz/fuzz_http.hpp"
 
 using namespace mproxy::fuzz;

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "proxy/rule_set.hpp"
+#include "proxy/rules/rule_set.hpp"
 #include "tests/support/curl_transfer.hpp"
 #include "tests/support/payload.hpp"
 #include "tests/support/proxy_fixture.hpp"

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "proxy/proxy_server.hpp"
-#include "proxy/tls_interception.hpp"
+#include "proxy/tls/tls_interception.hpp"
 #include "tests/support/https_transfer.hpp"
 #include "tests/support/proxy_fixture.hpp"
 #include "tests/support/test_pki.hpp"

@@ -15,6 +15,7 @@
 
 #include "tests/support/deadline.hpp"
 #include "tests/support/run_with_deadline.hpp"
+#include "tests/support/websocket_steps.hpp"
 
 namespace mproxy::test {
 
@@ -36,21 +37,7 @@ ProxiedWebSocket::ProxiedWebSocket(std::uint16_t proxy_port, const std::string& 
     socket.set_option(tcp::no_delay(true));
     std::string target = "http://" + origin_authority + "/ws";
     if (route == WebSocketRoute::inside_connect) {
-        const std::string request =
-            "CONNECT " + origin_authority + " HTTP/1.1\r\nHost: " + origin_authority + "\r\n\r\n";
-        if (auto ec =
-                run([&](auto handler) { net::async_write(socket, net::buffer(request), handler); }))
-            throw std::runtime_error("writing CONNECT: " + ec.message());
-        std::string reply;
-        if (auto ec = run([&](auto handler) {
-                net::async_read_until(socket, net::dynamic_buffer(reply), "\r\n\r\n", handler);
-            }))
-            throw std::runtime_error("reading the CONNECT reply: " + ec.message());
-        connect_reply_ = reply.substr(0, reply.find("\r\n"));
-        if (reply.find("\r\n\r\n") + 4 != reply.size())
-            throw std::runtime_error("bytes after the CONNECT reply: " + reply);
-        if (connect_reply_.find(" 200") == std::string::npos)
-            throw std::runtime_error("CONNECT refused: " + connect_reply_);
+        connect_reply_ = connect_through_proxy(io_, ws_, origin_authority);
         target = "/ws";
     }
     websocket::response_type response;
@@ -67,23 +54,11 @@ ProxiedWebSocket::~ProxiedWebSocket() {
 }
 
 void ProxiedWebSocket::send(const std::string& message, bool binary) {
-    ws_.binary(binary);
-    if (auto ec = run([&](auto handler) { ws_.async_write(net::buffer(message), handler); }))
-        throw std::runtime_error("WebSocket write: " + ec.message());
+    send_message(io_, ws_, message, binary);
 }
 
-std::string ProxiedWebSocket::receive(bool* binary) {
-    beast::flat_buffer buffer;
-    if (auto ec = run([&](auto handler) { ws_.async_read(buffer, handler); }))
-        throw std::runtime_error("WebSocket read: " + ec.message());
-    if (binary) *binary = ws_.got_binary();
-    return beast::buffers_to_string(buffer.data());
-}
+std::string ProxiedWebSocket::receive(bool* binary) { return receive_message(io_, ws_, binary); }
 
-void ProxiedWebSocket::close() {
-    if (auto ec =
-            run([&](auto handler) { ws_.async_close(websocket::close_code::normal, handler); }))
-        throw std::runtime_error("WebSocket close: " + ec.message());
-}
+void ProxiedWebSocket::close() { close_websocket(io_, ws_); }
 
 }  // namespace mproxy::test

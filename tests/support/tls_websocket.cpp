@@ -18,6 +18,7 @@
 
 #include "tests/support/deadline.hpp"
 #include "tests/support/run_with_deadline.hpp"
+#include "tests/support/websocket_steps.hpp"
 
 namespace mproxy::test {
 
@@ -42,21 +43,7 @@ TlsWebSocket::TlsWebSocket(const std::string& host, std::uint16_t port, const st
     socket.connect(tcp::endpoint(net::ip::address_v4::loopback(), proxy_port ? *proxy_port : port));
     socket.set_option(tcp::no_delay(true));
     if (proxy_port) {
-        const std::string request =
-            "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
-        if (auto ec =
-                run([&](auto handler) { net::async_write(socket, net::buffer(request), handler); }))
-            throw std::runtime_error("writing CONNECT: " + ec.message());
-        std::string reply;
-        if (auto ec = run([&](auto handler) {
-                net::async_read_until(socket, net::dynamic_buffer(reply), "\r\n\r\n", handler);
-            }))
-            throw std::runtime_error("reading the CONNECT reply: " + ec.message());
-        connect_reply_ = reply.substr(0, reply.find("\r\n"));
-        if (reply.find("\r\n\r\n") + 4 != reply.size())
-            throw std::runtime_error("bytes after the CONNECT reply: " + reply);
-        if (connect_reply_.find(" 200") == std::string::npos)
-            throw std::runtime_error("CONNECT refused: " + connect_reply_);
+        connect_reply_ = connect_through_proxy(io_, ws_, authority);
     }
 
     boost::system::error_code not_an_address;
@@ -92,23 +79,11 @@ TlsWebSocket::~TlsWebSocket() {
 }
 
 void TlsWebSocket::send(const std::string& message, bool binary) {
-    ws_.binary(binary);
-    if (auto ec = run([&](auto handler) { ws_.async_write(net::buffer(message), handler); }))
-        throw std::runtime_error("WebSocket write: " + ec.message());
+    send_message(io_, ws_, message, binary);
 }
 
-std::string TlsWebSocket::receive(bool* binary) {
-    beast::flat_buffer buffer;
-    if (auto ec = run([&](auto handler) { ws_.async_read(buffer, handler); }))
-        throw std::runtime_error("WebSocket read: " + ec.message());
-    if (binary) *binary = ws_.got_binary();
-    return beast::buffers_to_string(buffer.data());
-}
+std::string TlsWebSocket::receive(bool* binary) { return receive_message(io_, ws_, binary); }
 
-void TlsWebSocket::close() {
-    if (auto ec =
-            run([&](auto handler) { ws_.async_close(websocket::close_code::normal, handler); }))
-        throw std::runtime_error("WebSocket close: " + ec.message());
-}
+void TlsWebSocket::close() { close_websocket(io_, ws_); }
 
 }  // namespace mproxy::test

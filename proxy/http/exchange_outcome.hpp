@@ -1,0 +1,43 @@
+#pragma once
+// What one exchange came to (status, byte counts, timings, how each side may go on), and the
+// observer told of response heads as they pass. Whatever carries the exchange, these are what the
+// flow events, the metrics and the log are made from, so they sit below every protocol's code.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace mproxy::proxy {
+
+struct ExchangeOutcome {
+    unsigned status = 0;            // final status relayed or answered by mproxy; 0 when none
+    unsigned interim_responses = 0; // 1xx relayed
+    std::uint64_t request_head_bytes = 0, request_body_bytes = 0;
+    std::uint64_t response_head_bytes = 0, response_body_bytes = 0;
+    std::chrono::steady_clock::duration time_to_first_byte{};  // until the first response head from the origin
+    std::chrono::steady_clock::duration duration{};
+
+    bool request_complete = false;   // the whole request reached the origin
+    bool response_complete = false;  // the whole response reached the client
+    bool upgraded = false;           // 101 to a WebSocket handshake, then tunnelled
+    bool answered_early = false;     // the final response was complete before the request body
+    bool client_reusable = false;    // the client connection may carry another request
+    bool upstream_reusable = false;  // the origin connection may go back to the pool
+    // A pooled connection turned out dead before any byte of a response: the request (bodiless,
+    // nothing relayed to the client yet) may be sent again on a fresh connection.
+    bool retry_on_fresh_connection = false;
+
+    std::string error;  // both directions' failures in one account; empty when clean
+};
+
+// Told of response heads as they are relayed (flow events); called on the connection's thread.
+class ExchangeObserver {
+public:
+    virtual void interim_relayed(unsigned status) = 0;
+    virtual void final_response(unsigned status) = 0;
+
+protected:
+    ~ExchangeObserver() = default;
+};
+
+}  // namespace mproxy::proxy

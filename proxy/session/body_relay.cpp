@@ -1,0 +1,109 @@
+#include "proxy/session/body_relay.hpp"
+
+#include <algorithm>
+
+#include "proxy/http1/chunked_decoder.hpp"
+#include "proxy/http1/head_reader.hpp"
+#include "proxy/session/splice_relay.hpp"
+
+namespace mproxy::proxy {
+
+namespace {
+constexpr std::size_t relay_chunk = 64 * 1024;
+// Below this, setting up a kernel pipe costs more than copying through user space saves.
+constexpr std::uint64_t splice_threshold = 256 * 1024;
+
+void touch(const RelayOptions& options) {
+    if (options.deadline) options.deadline->expires_after(options.idle_timeout);
+}
+// The rest of a large, length-framed or close-delimited body between two TCP sockets goes through
+// the kernel: those bodies need no parsing. Returns false when splicing does not apply.
+awaitable<bool> try_splice(ByteStream& source, const beast::flat_buffer& source_buffer, ByteStream& sink,
+                           const BodyFraming& framing, std::uint64_t remaining, const RelayOptions& options,
+                           BodyRelay& result) {
+    const bool long_enough = framing.kind == BodyFraming::Kind::until_close ||
+                             (framing.kind == BodyFraming::Kind::length && remaining >= splice_threshold);
+    if (!long_enough || source_buffer.size() > 0 || !options.deadline) co_return false;
+    auto* from = dynamic_cast<TcpStream*>(&source);
+    auto* to = dynamic_cast<TcpStream*>(&sink);
+    if (!from || !to) co_return false;
+
+    const auto limit = framing.kind == BodyFraming::Kind::length ? remaining : splice_until_end;
+    const auto r = co_await splice_relay(*from, *to, limit, *options.deadline, options.idle_timeout);
+    result.bytes += r.bytes;
+    result.read_error = r.read_error;
+    result.write_error = r.write_error;
+    if (!r.read_error && !r.write_error) {
+        if (framing.kind == BodyFraming::Kind::until_close || r.bytes == remaining)
+            result.complete = true;
+        else
+            result.read_error = asio::error::eof;  // the source ended inside the body
+    }
+    co_return true;
+}
+
+}  // namespace
+
+awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_buffer, ByteStream& sink,
+                                BodyFraming framing, std::string prefix, const RelayOptions& options) {
+    BodyRelay result;
+    ChunkedDecoder chunked;
+    std::uint64_t remaining = framing.length;
+
+    for (;;) {
+        // How much of what is buffered belongs to the body, and whether the body ends with it.
+        const auto buffered = buffered_bytes(source_buffer);
+        std::size_t take = 0;
+        bool body_done = false;
+        switch (framing.kind) {
+            case BodyFraming::Kind::none:
+                body_done = true;
+                break;
+            case BodyFraming::Kind::length:
+                take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffered.size()));
+                remaining -= take;
+                body_done = remaining == 0;
+                break;
+            case BodyFraming::Kind::chunked:
+                take = chunked.consume(buffered);
+                if (chunked.failed()) result.framing_error = chunked.error();
+                body_done = chunked.done();
+                break;
+            case BodyFraming::Kind::until_close:
+                take = buffered.size();
+                break;
+        }
+
+        if (!prefix.empty() || take > 0) {
+            const std::array<asio::const_buffer, 2> out{asio::buffer(prefix), asio::buffer(buffered.data(), take)};
+            auto [ec, n] = co_await sink.write(std::span<const asio::const_buffer>(out));
+            if (ec) {
+                result.write_error = ec;
+                co_return result;
+            }
+            prefix.clear();
+            source_buffer.consume(take);
+            result.bytes += take;
+            touch(options);
+        }
+        if (result.framing_error) co_return result;
+        if (body_done) {
+            result.complete = true;
+            co_return result;
+        }
+        if (co_await try_splice(source, source_buffer, sink, framing, remaining, options, result)) co_return result;
+
+        auto [ec, n] = co_await source.read_some(source_buffer.prepare(relay_chunk));
+        source_buffer.commit(n);
+        if (ec) {
+            if (ec == asio::error::eof && framing.kind == BodyFraming::Kind::until_close)
+                result.complete = true;
+            else
+                result.read_error = ec;
+            co_return result;
+        }
+        touch(options);
+    }
+}
+
+}  // namespace mproxy::proxy

@@ -1,0 +1,34 @@
+#pragma once
+// Moves one message body from a stream to another as it is framed, in bounded chunks: nothing is
+// read from the source until the previous chunk was written to the sink, so a slow reader slows the
+// sender and memory stays at one buffer per direction whatever the body's size.
+
+#include <string>
+
+#include "proxy/http1/body_framing.hpp"
+#include "proxy/net/byte_stream.hpp"
+#include "proxy/net/deadline.hpp"
+
+namespace mproxy::proxy {
+
+struct BodyRelay {
+    error_code read_error;            // from the source (eof when it ended inside the body)
+    error_code write_error;           // to the sink
+    const char* framing_error = nullptr;  // the body's chunked framing was bad
+    std::uint64_t bytes = 0;          // body bytes relayed, chunk framing included
+    bool complete = false;            // the whole body reached the sink
+
+    bool failed() const { return read_error || write_error || framing_error; }
+};
+
+struct RelayOptions {
+    Deadline* deadline = nullptr;            // pushed forward after each step that made progress
+    steady_clock::duration idle_timeout{};
+};
+
+// Sends `prefix` (usually the message's head) and then the body, with the first body bytes already
+// buffered in `source_buffer` in the same write. Bytes past the body stay in `source_buffer`.
+awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_buffer, ByteStream& sink,
+                                BodyFraming framing, std::string prefix, const RelayOptions& options);
+
+}  // namespace mproxy::proxy

@@ -1,0 +1,20 @@
+#pragma once
+// What the client sessions of a worker need to know at start-up, as plain values: timeouts, the
+// request head limit, and how long idle origin connections are kept for reuse. Part of ProxyConfig.
+
+#include <chrono>
+#include <cstddef>
+
+namespace mproxy::proxy {
+
+struct SessionConfig {
+    std::chrono::milliseconds connect_timeout{10'000};  // resolve + TCP connect to the origin
+    std::chrono::milliseconds header_timeout{30'000};   // one request or response head
+    std::chrono::milliseconds idle_timeout{300'000};    // no byte either way: keep-alive, bodies, tunnels
+    std::size_t max_header_bytes = 64 * 1024;           // request head; larger gets 431
+
+    std::size_t upstream_idle_per_host = 256;  // pooled idle origin connections, per worker thread
+    std::chrono::milliseconds upstream_idle_expiry{60'000};
+};
+
+}  // namespace mproxy::proxy
