@@ -5,10 +5,6 @@
 #include "tests/support/proxied_websocket.hpp"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <optional>
 #include <stdexcept>

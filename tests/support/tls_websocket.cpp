@@ -7,11 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <stdexcept>
