@@ -51,7 +51,8 @@ std::string event_details(const v1::FlowEvent& e) {
                                   ", sent " + human_bytes(d.request_bytes()) + ", received " +
                                   human_bytes(d.response_bytes()) + ", first byte " +
                                   human_duration(d.time_to_first_byte()) + ", total " +
-                                  human_duration(d.duration()),
+                                  human_duration(d.duration()) +
+                                  (d.answered_by_proxy() ? ", answered by mproxy" : ""),
                               d.error());
         }
         case v1::FlowEvent::kTlsFailure: {

@@ -28,6 +28,7 @@ void to_exchange_done(const proxy::FlowEvent& event, v1::ExchangeDone& out) {
     *out.mutable_time_to_first_byte() = to_duration(event.time_to_first_byte);
     *out.mutable_duration() = to_duration(event.duration);
     out.set_error(event.error);
+    out.set_answered_by_proxy(event.answered_by_proxy);
 }
 
 void to_proto(const proxy::FlowEvent& event, v1::FlowEvent& out) {

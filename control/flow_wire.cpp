@@ -115,8 +115,8 @@ unsigned reject_status(const proxy::FlowEvent& event) {
 }
 
 // ExchangeDone's fields: status, request_bytes, response_bytes, time_to_first_byte, duration,
-// error. ConnectionClosed's: client_rx, client_tx, upstream_rx, upstream_tx, error. And so on, as
-// in the .proto.
+// error, answered_by_proxy. ConnectionClosed's: client_rx, client_tx, upstream_rx, upstream_tx,
+// error. And so on, as in the .proto.
 std::size_t kind_body_size(const proxy::FlowEvent& e, std::size_t ttfb_size,
                            std::size_t duration_size) {
     switch (e.kind) {
@@ -137,7 +137,8 @@ std::size_t kind_body_size(const proxy::FlowEvent& e, std::size_t ttfb_size,
         case Kind::exchange_done:
             return uint_size(1, e.status) + uint_size(2, e.request_bytes) +
                    uint_size(3, e.response_bytes) + message_size(4, ttfb_size) +
-                   message_size(5, duration_size) + string_size(6, e.error);
+                   message_size(5, duration_size) + string_size(6, e.error) +
+                   (e.answered_by_proxy ? tag_size(7) + 1 : 0);
         case Kind::tls_failure:
             return string_size(1, e.server_name) + (e.upstream_side ? tag_size(2) + 1 : 0) +
                    string_size(3, e.error);
@@ -238,6 +239,7 @@ std::uint8_t* FlowEventWire::write_rest(std::uint8_t* out) const {
             out = write_parts(4, ttfb_size_, duration_parts(e.time_to_first_byte.count()), out);
             out = write_parts(5, duration_size_, duration_parts(e.duration.count()), out);
             out = write_string(6, e.error, out);
+            if (e.answered_by_proxy) out = WireFormatLite::WriteBoolToArray(7, true, out);
             break;
         case Kind::tls_failure:
             out = write_string(1, e.server_name, out);

@@ -5,10 +5,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <optional>
 #include <thread>
 
+#include "proxy/flows/flow_id_reservation.hpp"
 #include "proxy/session/worker.hpp"
 #include "proxy/tls/tls_interception.hpp"
 
@@ -23,6 +26,7 @@ struct ProxyServer::Impl {
     ProxyConfig config;
     RuleBook rules;
     FlowLog flows;
+    std::optional<FlowIdReservation> flow_ids;  // while running with a state directory
     std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
     ConnectionRegistry registry{RecentlyClosedPolicy{config.closed_connection_grace, config.closed_connection_limit}};
     ProxyMetrics metrics;
@@ -65,6 +69,15 @@ void ProxyServer::start() {
     auto& s = *impl_;
     if (s.running) return;
     if (!s.interception) s.interception = std::make_unique<TlsInterception>(s.config);
+    if (!s.config.state_dir.empty()) {
+        std::error_code made;
+        std::filesystem::create_directories(s.config.state_dir, made);
+        if (made)
+            throw std::runtime_error("state directory " + s.config.state_dir + ": " +
+                                     made.message());
+        s.flow_ids.emplace(std::filesystem::path(s.config.state_dir) / "flow-ids");
+        s.flows.start_flow_ids_at(s.flow_ids->first());
+    }
     const auto threads = std::max(1u, s.config.threads);
     for (unsigned i = 0; i < threads; ++i)
         s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard, *s.interception, s.rules, s.flows,
@@ -124,6 +137,15 @@ void ProxyServer::stop() {
     s.threads.clear();
     s.acceptor.reset();
     s.workers.clear();
+    if (s.flow_ids) {
+        try {
+            s.flow_ids->release(s.flows.last_flow_id());
+        } catch (const std::exception& e) {
+            // Harmless: the next run starts above the whole reserved block instead.
+            spdlog::warn("{}", e.what());
+        }
+        s.flow_ids.reset();
+    }
 }
 
 bool ProxyServer::drain(std::chrono::milliseconds timeout) {

@@ -18,6 +18,7 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
 
 // Values the flags are read into before they become the configurations.
 struct RawFlags {
+    bool refuse_trace = false;
     std::string listen = "127.0.0.1:8080";
     std::string connect_action = "tunnel";
     double connect_timeout = 10, header_timeout = 30, idle_timeout = 300;
@@ -102,6 +103,8 @@ void add_flags(CLI::App& app, ServerOptions& options, RawFlags& raw) {
            "Most per-connection series in one scrape (4 per connection); the oldest are left out")
         ->check(CLI::Range(std::size_t{4}, std::size_t{10'000'000}))
         ->capture_default_str();
+    app.add_flag("--refuse-trace", raw.refuse_trace,
+                 "Answer TRACE with Max-Forwards: 0 with 405 instead of echoing the request");
     app.add_option("--max-connections", p.limits.max_connections,
                    "Most client connections at once (then 503); 0: no limit")
         ->capture_default_str();
@@ -151,6 +154,7 @@ std::optional<std::string> finish(ServerOptions& options, const RawFlags& raw) {
     p.connect_action = *proxy::parse_connect_action(raw.connect_action);
     p.connect_timeout = seconds_to_ms(raw.connect_timeout);
     p.header_timeout = seconds_to_ms(raw.header_timeout);
+    p.answer_trace = !raw.refuse_trace;
     p.idle_timeout = seconds_to_ms(raw.idle_timeout);
     p.closed_connection_grace = seconds_to_ms(raw.connection_grace);
     p.limits.max_connection_lifetime = seconds_to_ms(raw.max_lifetime);

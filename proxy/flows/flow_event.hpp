@@ -52,6 +52,7 @@ struct FlowEvent {
     std::uint64_t client_rx = 0, client_tx = 0, upstream_rx = 0, upstream_tx = 0;
     std::chrono::microseconds time_to_first_byte{0}, duration{0};
     std::string error;
+    bool answered_by_proxy = false;  // exchange_done: mproxy answered itself, the origin never did
 
     // tls_failure
     std::string server_name;  // the SNI

@@ -57,8 +57,15 @@ class FlowLog {
     std::size_t capacity() const { return capacity_; }
 
     // For the metrics: subscribers count themselves here.
-    // Exchange ids, unique for the life of the process (1, 2, 3, ... across all connections).
+    // Exchange ids, increasing by one across all connections, from 1 or from where
+    // start_flow_ids_at() says (unique across restarts: FlowIdReservation).
     std::uint64_t next_flow_id() { return next_flow_id_.fetch_add(1, std::memory_order_relaxed); }
+    // Before any exchange: the first id this run hands out.
+    void start_flow_ids_at(std::uint64_t first) {
+        next_flow_id_.store(first, std::memory_order_relaxed);
+    }
+    // The last id handed out (the first one's predecessor when none was).
+    std::uint64_t last_flow_id() const { return next_flow_id_.load(std::memory_order_relaxed) - 1; }
 
     std::atomic<std::uint64_t> subscribers{0};
     std::atomic<std::uint64_t> dropped_to_subscribers{0};

@@ -100,6 +100,7 @@ void FlowRecorder::answered(unsigned status, const std::string& error) {
     auto event = flow_base(FlowEventKind::exchange_done);
     event.status = status;
     event.error = error;
+    event.answered_by_proxy = true;
     log_.publish(std::move(event));
 }
 

@@ -26,7 +26,7 @@ std::size_t ChunkedDecoder::fail(const char* why, std::size_t consumed) {
     return consumed;
 }
 
-std::size_t ChunkedDecoder::consume(std::string_view bytes) {
+std::size_t ChunkedDecoder::consume(std::string_view bytes, std::vector<Span>* payload) {
     std::size_t i = 0;
     while (i < bytes.size()) {
         const char c = bytes[i];
@@ -86,6 +86,7 @@ std::size_t ChunkedDecoder::consume(std::string_view bytes) {
             case State::data: {
                 const auto take = static_cast<std::size_t>(
                     std::min<std::uint64_t>(remaining_, bytes.size() - i));
+                if (payload) payload->push_back({i, take});
                 i += take;
                 remaining_ -= take;
                 payload_ += take;

@@ -6,14 +6,22 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace mproxy::proxy {
 
 class ChunkedDecoder {
 public:
+    // Where chunk data lies within the bytes given to consume(): what is left of a body once its
+    // framing, extensions and trailers are taken out (for an HTTP/1.0 recipient, which must not
+    // receive chunked framing).
+    struct Span {
+        std::size_t offset, length;
+    };
     // Looks at the next bytes of the stream; returns how many of them belong to the body. Fewer
-    // than given means the body ended (done()) or the framing is bad (failed()).
-    std::size_t consume(std::string_view bytes);
+    // than given means the body ended (done()) or the framing is bad (failed()). With `payload`,
+    // the chunk data among the consumed bytes is appended to it as spans of `bytes`.
+    std::size_t consume(std::string_view bytes, std::vector<Span>* payload = nullptr);
 
     bool done() const { return state_ == State::done; }
     bool failed() const { return state_ == State::failed; }

@@ -1,6 +1,7 @@
 #include "proxy/session/body_relay.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "proxy/http1/chunked_decoder.hpp"
 #include "proxy/http1/head_reader.hpp"
@@ -49,6 +50,9 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
     BodyRelay result;
     ChunkedDecoder chunked;
     std::uint64_t remaining = framing.length;
+    const bool dechunk = options.dechunk && framing.kind == BodyFraming::Kind::chunked;
+    std::vector<ChunkedDecoder::Span> payload;  // dechunk: the chunk data of what is buffered
+    std::vector<asio::const_buffer> gathered;
 
     for (;;) {
         // How much of what is buffered belongs to the body, and whether the body ends with it.
@@ -65,7 +69,8 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
                 body_done = remaining == 0;
                 break;
             case BodyFraming::Kind::chunked:
-                take = chunked.consume(buffered);
+                payload.clear();
+                take = chunked.consume(buffered, dechunk ? &payload : nullptr);
                 if (chunked.failed()) result.framing_error = chunked.error();
                 body_done = chunked.done();
                 break;
@@ -74,7 +79,26 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
                 break;
         }
 
-        if (!prefix.empty() || take > 0) {
+        if (dechunk) {
+            gathered.clear();
+            std::size_t out_bytes = 0;
+            if (!prefix.empty()) gathered.push_back(asio::buffer(prefix));
+            for (const auto& span : payload) {
+                gathered.push_back(asio::buffer(buffered.data() + span.offset, span.length));
+                out_bytes += span.length;
+            }
+            if (!gathered.empty()) {
+                auto [ec, n] = co_await sink.write(std::span<const asio::const_buffer>(gathered));
+                if (ec) {
+                    result.write_error = ec;
+                    co_return result;
+                }
+                prefix.clear();
+                result.bytes += out_bytes;
+            }
+            source_buffer.consume(take);
+            if (take > 0) touch(options);
+        } else if (!prefix.empty() || take > 0) {
             const std::array<asio::const_buffer, 2> out{asio::buffer(prefix), asio::buffer(buffered.data(), take)};
             auto [ec, n] = co_await sink.write(std::span<const asio::const_buffer>(out));
             if (ec) {

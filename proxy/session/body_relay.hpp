@@ -15,7 +15,7 @@ struct BodyRelay {
     error_code read_error;            // from the source (eof when it ended inside the body)
     error_code write_error;           // to the sink
     const char* framing_error = nullptr;  // the body's chunked framing was bad
-    std::uint64_t bytes = 0;          // body bytes relayed, chunk framing included
+    std::uint64_t bytes = 0;          // body bytes written, chunk framing included unless removed
     bool complete = false;            // the whole body reached the sink
 
     bool failed() const { return read_error || write_error || framing_error; }
@@ -24,6 +24,9 @@ struct BodyRelay {
 struct RelayOptions {
     Deadline* deadline = nullptr;            // pushed forward after each step that made progress
     steady_clock::duration idle_timeout{};
+    // A chunked body goes out as its chunk data alone, framing and trailers dropped: for an
+    // HTTP/1.0 recipient (RFC 9112 section 7.1), to which the body is then close-delimited.
+    bool dechunk = false;
 };
 
 // Sends `prefix` (usually the message's head) and then the body, with the first body bytes already

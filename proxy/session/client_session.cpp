@@ -265,6 +265,7 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
     const auto& origin = target.authority;
     flow_.request_head(request, origin);
     const bool has_body = framing.kind != BodyFraming::Kind::none;
+    if (auto answered = co_await apply_max_forwards(request, has_body)) co_return *answered;
     if (options_.expect != ExpectPolicy::forward && has_body)
         if (auto answered = co_await apply_expect_policy(request, has_body)) co_return *answered;
     ForwardedRequest forwarded;
@@ -278,8 +279,14 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
         request.fields.remove("host");
         request.fields.all().insert(request.fields.all().begin(),
                                     HeaderField{"Host", host_header(origin)});
+    } else if (!request.fields.find("host")) {
+        // An HTTP/1.0 client may leave Host out; the HTTP/1.1 request made of it may not.
+        request.fields.all().insert(request.fields.all().begin(),
+                                    HeaderField{"Host", host_header(origin)});
     }
     request.fields.add("Via", std::string(via_value));
+    // RFC 9110 section 2.5: an intermediary forwards in its own version, whatever the client's.
+    request.version_minor = 1;
     forwarded.head = std::move(request);
     if (origin != current_target_) {  // the registry's lock once per origin, not per request
         current_target_ = origin;

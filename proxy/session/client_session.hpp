@@ -50,6 +50,9 @@ private:
     // The rules for a plain proxy request: a reject is answered here (returns its answer's outcome).
     awaitable<std::optional<bool>> apply_rules_to_request(const RequestHead& request, const Authority& origin,
                                                           bool has_body);
+    // Max-Forwards on OPTIONS and TRACE: counted down, or at 0 answered here as the final recipient
+    // (returns whether the connection may continue).
+    awaitable<std::optional<bool>> apply_max_forwards(RequestHead& request, bool has_body);
     // Expect: 100-continue as the rule in force wants it; returns false when the request was refused.
     awaitable<std::optional<bool>> apply_expect_policy(RequestHead& request, bool has_body);
     void set_mode(ConnectionMode mode);

@@ -1,12 +1,13 @@
 // ClientSession's own answers: the rules on a plain request (a reject answered here), the
-// Expect: 100-continue policy, mproxy's resources (its CA at mproxy.local), error responses, and
-// the gentle close that keeps an answer from being destroyed by a reset.
+// Expect: 100-continue policy, Max-Forwards, mproxy's resources (its CA at mproxy.local), error
+// responses, and the gentle close that keeps an answer from being destroyed by a reset.
 #include <spdlog/spdlog.h>
 
 #include <array>
 
 #include "proxy/http/hop_by_hop.hpp"
 #include "proxy/http1/error_response.hpp"
+#include "proxy/http1/max_forwards.hpp"
 #include "proxy/session/client_session.hpp"
 #include "proxy/session/worker.hpp"
 #include "proxy/tls/tls_interception.hpp"
@@ -41,6 +42,28 @@ awaitable<std::optional<bool>> ClientSession::apply_rules_to_request(const Reque
     flow_.answered(decision.reject_status, message);
     // A body the client may still be sending is not read: the connection closes after the answer.
     co_return co_await reply_error(decision.reject_status, message, has_body);
+}
+
+awaitable<std::optional<bool>> ClientSession::apply_max_forwards(RequestHead& request,
+                                                                 bool has_body) {
+    if (step_max_forwards(request) != MaxForwardsStep::answer_here) co_return std::nullopt;
+    // A body (which OPTIONS may have) is not read: the connection ends after the answer.
+    const bool keep_alive = !has_body && keeps_alive(request.fields, request.version_minor);
+    const bool trace_allowed = worker_.config().answer_trace;
+    const unsigned status = request.method == "TRACE" && !trace_allowed ? 405 : 200;
+    spdlog::info("conn={} answered {} {} as the final recipient (Max-Forwards: 0)", record_->id(),
+                 status, request.method);
+    worker_.metrics().answered_locally(status);
+    flow_.answered(status, {});
+    const auto answer = final_recipient_answer(request, trace_allowed, !keep_alive);
+    deadline_.expires_after(worker_.config().idle_timeout);
+    auto [ec, n] = co_await client_io_->write(asio::buffer(answer));
+    if (ec) co_return false;
+    if (!keep_alive) {
+        co_await close_gently();
+        co_return false;
+    }
+    co_return true;
 }
 
 awaitable<std::optional<bool>> ClientSession::apply_expect_policy(RequestHead& request,

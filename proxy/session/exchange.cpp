@@ -113,28 +113,38 @@ awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) 
     d.out.status = response.status;
     if (d.observer) d.observer->final_response(response.status);
     const bool switching = response.status == 101;
+    // RFC 9112 section 7.1: no chunked framing to an HTTP/1.0 client. Its body goes out as the
+    // chunk data alone, delimited by closing the connection (its length is not known in advance).
+    const bool to_http10 = d.request.client_version_minor == 0;
+    const bool dechunk = to_http10 && framing.kind == BodyFraming::Kind::chunked;
     d.origin_keeps_alive = !switching && keeps_alive(response.fields, response.version_minor) &&
                            framing.kind != BodyFraming::Kind::until_close;
     // Decided now, with what is known now: a request still being sent means an early answer, after
     // which the connection cannot be kept in step with the client.
     d.client_keep_alive = !switching && d.request.client_keep_alive && d.writer_done &&
-                          d.request_relay.complete && framing.kind != BodyFraming::Kind::until_close;
+                          d.request_relay.complete &&
+                          framing.kind != BodyFraming::Kind::until_close && !dechunk;
 
     strip_hop_by_hop(response.fields, switching);
+    if (dechunk || (to_http10 && framing.kind == BodyFraming::Kind::none))
+        response.fields.remove("transfer-encoding");
     response.fields.add("Via", std::string(via_value));
     if (!switching && !d.client_keep_alive)
         response.fields.add("Connection", "close");
     else if (d.client_keep_alive && d.request.client_version_minor == 0)
         response.fields.add("Connection", "keep-alive");
-    response.version_minor = d.request.client_version_minor;  // our own version, as RFC 9110 2.5 asks
+    response.version_minor =
+        1;  // our own version, whatever the origin's, as RFC 9110 section 2.5 asks
 
     std::string head;
     head.reserve(512);
     append_head(head, response);
     d.out.response_head_bytes += head.size();
     d.response_started = true;
+    auto relay = d.relay;
+    relay.dechunk = dechunk;
     const auto relayed = co_await relay_body(d.upstream.io(), d.upstream.buffer, d.client, framing,
-                                              std::move(head), d.relay);
+                                             std::move(head), relay);
     d.out.response_body_bytes = relayed.bytes;
     d.response_done = true;
     if (relayed.complete) {

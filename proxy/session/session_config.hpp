@@ -12,6 +12,9 @@ struct SessionConfig {
     std::chrono::milliseconds header_timeout{30'000};   // one request or response head
     std::chrono::milliseconds idle_timeout{300'000};    // no byte either way: keep-alive, bodies, tunnels
     std::size_t max_header_bytes = 64 * 1024;           // request head; larger gets 431
+    // TRACE with Max-Forwards: 0 is answered with an echo of the request (credentials left out);
+    // false refuses it with 405.
+    bool answer_trace = true;
 
     std::size_t upstream_idle_per_host = 256;  // pooled idle origin connections, per worker thread
     std::chrono::milliseconds upstream_idle_expiry{60'000};

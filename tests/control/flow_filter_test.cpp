@@ -328,6 +328,8 @@ std::vector<FlowEvent> edge_values() {
     before_epoch.connection_id = ~0ull;
     before_epoch.flow_id = 1;
     before_epoch.port = 65535;
+    auto& answered = events.emplace_back(exchange_done("h", "OPTIONS", 200, 0, 0));
+    answered.answered_by_proxy = true;
     auto& long_duration = events.emplace_back(exchange_done("h", "GET", 200, 0, 0));
     long_duration.duration = std::chrono::hours(24 * 365 * 100);
     long_duration.time_to_first_byte = std::chrono::microseconds(999'999);

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mproxy::proxy {
 namespace {
@@ -234,6 +235,43 @@ TEST(ChunkedDecoder, FailedDecoderTakesNothingMore) {
     EXPECT_EQ(d.consume("0\r\n\r\n"), 0u);
     EXPECT_TRUE(d.failed());
     EXPECT_FALSE(d.done());
+}
+
+// The spans of chunk data, gathered piece by piece, are the body without its framing.
+std::string payload_in_pieces(std::string_view bytes, std::size_t piece, bool& done) {
+    ChunkedDecoder d;
+    std::string payload;
+    std::size_t consumed = 0;
+    while (consumed < bytes.size() && !d.done() && !d.failed()) {
+        const auto part = bytes.substr(consumed, piece);
+        std::vector<ChunkedDecoder::Span> spans;
+        const auto took = d.consume(part, &spans);
+        for (const auto& span : spans) {
+            EXPECT_LE(span.offset + span.length, took);
+            payload.append(part.substr(span.offset, span.length));
+        }
+        consumed += took;
+        if (took < part.size()) break;
+    }
+    done = d.done();
+    return payload;
+}
+
+TEST(ChunkedDecoder, PayloadSpansAreTheBodyWithoutFramingExtensionsOrTrailers) {
+    const std::string_view body =
+        "5;name=value\r\nhello\r\n1\r\n,\r\n6\r\n world\r\n0\r\nX-Sum: 12\r\n\r\n";
+    for (std::size_t piece : {1u, 2u, 3u, 7u, 1000u}) {
+        bool done = false;
+        EXPECT_EQ(payload_in_pieces(body, piece, done), "hello, world") << "pieces of " << piece;
+        EXPECT_TRUE(done) << "pieces of " << piece;
+    }
+}
+
+TEST(ChunkedDecoder, NoSpansAreGatheredUnlessAsked) {
+    ChunkedDecoder d;
+    EXPECT_EQ(d.consume("3\r\nabc\r\n0\r\n\r\n"), 13u);
+    EXPECT_TRUE(d.done());
+    EXPECT_EQ(d.payload_bytes(), 3u);
 }
 
 }  // namespace
