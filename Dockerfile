@@ -37,6 +37,7 @@ RUN apt-get update \
       libprotobuf32 \
       libre2-9 \
       libspdlog1.10 \
+      libsqlite3-0 \
       libssl3 \
       libstdc++6 \
       libyaml-cpp0.7 \

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
 
-layers=(state net http http1 upstream accounting tls rules flows session)
+layers=(state net http http1 upstream accounting tls rules flows capture session)
 declare -A rank
 for i in "${!layers[@]}"; do rank[${layers[$i]}]=$i; done
 top=${#layers[@]}
