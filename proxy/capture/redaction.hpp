@@ -1,0 +1,27 @@
+#pragma once
+// Secrets in a capture: the values of credential fields are kept as "[redacted: N bytes]", so that
+// what is stored still shows that a credential was sent, and how long it was, but never the
+// credential. Only the capture's copy is redacted, never the traffic.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http/http_head.hpp"
+
+namespace mproxy::proxy {
+
+// Redacted unless a rule's capture policy names its own list.
+inline const std::vector<std::string>& default_redacted_fields() {
+    static const std::vector<std::string> names{"Authorization", "Proxy-Authorization", "Cookie",
+                                                "Set-Cookie"};
+    return names;
+}
+
+// "[redacted: N bytes]" for a value of N bytes.
+std::string redacted_value(std::string_view value);
+
+// Replaces the value of every field whose name is in `names` (case-insensitive); returns how many.
+std::size_t redact_fields(HeaderFields& fields, const std::vector<std::string>& names);
+
+}  // namespace mproxy::proxy
