@@ -6,12 +6,18 @@
 #include <stdexcept>
 
 #include "proxy/capture/capture_codec.hpp"
+#include "proxy/capture/sqlite_statement.hpp"
 
 namespace mproxy::proxy {
 
 namespace {
 
 using Clock = std::chrono::system_clock;
+using sqlite::Database;
+using sqlite::exec;
+using sqlite::is_corruption;
+using sqlite::open_database;
+using sqlite::Statement;
 
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS exchanges(
@@ -40,75 +46,6 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WI
 // A row's bookkeeping beyond its columns' bytes: the row header, the index entries, page slack.
 constexpr std::uint64_t row_overhead = 64;
 constexpr auto batch_wait = std::chrono::milliseconds(20);  // lets a batch fill before a commit
-
-using Database = std::unique_ptr<sqlite3, int (*)(sqlite3*)>;
-
-class Statement {
-  public:
-    Statement(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) !=
-            SQLITE_OK)
-            throw std::runtime_error(std::string("capture store: ") + sqlite3_errmsg(db));
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    Statement& bind(int i, std::int64_t v) {
-        sqlite3_bind_int64(stmt_, i, v);
-        return *this;
-    }
-    Statement& bind(int i, std::string_view v) {
-        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-        return *this;
-    }
-    Statement& bind_blob(int i, std::string_view v) {
-        sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-        return *this;
-    }
-    int step() { return sqlite3_step(stmt_); }
-    // Runs a statement that returns no rows; the SQLite result code.
-    int run() {
-        const int rc = sqlite3_step(stmt_);
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-        return rc == SQLITE_ROW ? SQLITE_DONE : rc;
-    }
-    void reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-    std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-    std::string text(int column) const {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt_, column));
-        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
-                 : std::string{};
-    }
-
-  private:
-    sqlite3* db_;
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-int exec(sqlite3* db, const char* sql) {
-    return sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-}
-
-Database open_database(const std::filesystem::path& file, int flags) {
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(file.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-    Database db(raw, sqlite3_close_v2);
-    if (rc != SQLITE_OK)
-        throw std::runtime_error("capture store " + file.string() + ": " +
-                                 (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-    sqlite3_busy_timeout(raw, 5000);
-    sqlite3_extended_result_codes(raw, 0);
-    return db;
-}
-
-bool is_corruption(int rc) {
-    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
-}
 
 std::int64_t micros_since_epoch(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -172,15 +109,117 @@ struct CaptureStore::Writer {
           evict_through(db.get(), "DELETE FROM exchanges WHERE id <= ?1"),
           evict_bodies_through(db.get(), "DELETE FROM bodies WHERE id <= ?1 * 2 + 1"),
           evict_before(db.get(), "DELETE FROM exchanges WHERE started_us < ?1"),
-          orphan_bodies(db.get(),
-                        "DELETE FROM bodies WHERE id / 2 NOT IN (SELECT id FROM exchanges)") {}
+          // Through the started_us index and the rowids: no scan of the bodies.
+          evict_bodies_before(db.get(),
+                              "DELETE FROM bodies WHERE id IN (SELECT id * 2 FROM exchanges WHERE "
+                              "started_us < ?1 UNION ALL SELECT id * 2 + 1 FROM exchanges WHERE "
+                              "started_us < ?1)") {}
+
+    // Writes the batch in one transaction; SQLITE_OK, or the code of the failure (rolled back).
+    int commit(const std::vector<Queued>& batch, std::uint64_t& truncated_bodies);
+    // Removes the exchanges that started before now - max_age; how many.
+    std::uint64_t evict_older_than(std::chrono::seconds max_age);
+    // Removes the oldest exchanges until the count is at most `goal`; how many.
+    std::uint64_t evict_down_to(std::uint64_t goal);
 
     Database db;
     Statement insert, insert_body, save_bytes, oldest, older_than, evict_through,
-        evict_bodies_through, evict_before, orphan_bodies;
+        evict_bodies_through, evict_before, evict_bodies_before;
     std::uint64_t bytes = 0;
     std::chrono::steady_clock::time_point last_age_check{};
 };
+
+namespace {
+bool ok(int rc) {
+    return rc == SQLITE_OK || rc == SQLITE_DONE;
+}
+}  // namespace
+
+int CaptureStore::Writer::commit(const std::vector<Queued>& batch,
+                                 std::uint64_t& truncated_bodies) {
+    int rc = exec(db.get(), "BEGIN");
+    std::uint64_t added = 0;
+    for (auto q = batch.begin(); q != batch.end() && ok(rc); ++q) {
+        const auto& e = *q->exchange;
+        const auto detail = encode_capture_detail(e);
+        const auto size = row_size(e, detail.size());
+        rc = insert.bind(1, static_cast<std::int64_t>(e.flow_id))
+                 .bind(2, micros_since_epoch(e.started))
+                 .bind(3, static_cast<std::int64_t>(e.connection_id))
+                 .bind(4, e.client)
+                 .bind(5, static_cast<std::int64_t>(e.mode))
+                 .bind(6, e.host)
+                 .bind(7, static_cast<std::int64_t>(e.port))
+                 .bind(8, e.request.method)
+                 .bind(9, e.request.target)
+                 .bind(10, static_cast<std::int64_t>(e.response.status))
+                 .bind(11, static_cast<std::int64_t>(e.request_bytes))
+                 .bind(12, static_cast<std::int64_t>(e.response_bytes))
+                 .bind(13, static_cast<std::int64_t>(e.duration.count()))
+                 .bind(14, e.error)
+                 .bind(15, static_cast<std::int64_t>(size))
+                 .bind_blob(16, detail)
+                 .run();
+        int direction = 0;
+        for (const auto* body : {&e.request_body, &e.response_body}) {
+            if (ok(rc) && body->captured && !body->bytes.empty())
+                rc = insert_body.bind(1, static_cast<std::int64_t>(e.flow_id * 2 + direction))
+                         .bind_blob(2, body->bytes)
+                         .run();
+            if (body->truncated()) ++truncated_bodies;
+            ++direction;
+        }
+        added += size;
+    }
+    if (ok(rc)) rc = save_bytes.bind(1, static_cast<std::int64_t>(bytes + added)).run();
+    if (ok(rc)) rc = exec(db.get(), "COMMIT");
+    if (!ok(rc)) {
+        exec(db.get(), "ROLLBACK");
+        return rc;
+    }
+    bytes += added;
+    return SQLITE_OK;
+}
+
+std::uint64_t CaptureStore::Writer::evict_older_than(std::chrono::seconds max_age) {
+    const auto cutoff = micros_since_epoch(Clock::now() - max_age);
+    older_than.bind(1, cutoff);
+    const bool any = older_than.step() == SQLITE_ROW && older_than.integer(1) > 0;
+    const auto freed = any ? static_cast<std::uint64_t>(older_than.integer(0)) : 0;
+    const auto rows = any ? static_cast<std::uint64_t>(older_than.integer(1)) : 0;
+    older_than.reset();
+    if (!any) return 0;
+    exec(db.get(), "BEGIN");
+    evict_bodies_before.bind(1, cutoff).run();
+    evict_before.bind(1, cutoff).run();
+    bytes -= std::min(freed, bytes);
+    save_bytes.bind(1, static_cast<std::int64_t>(bytes)).run();
+    exec(db.get(), "COMMIT");
+    return rows;
+}
+
+std::uint64_t CaptureStore::Writer::evict_down_to(std::uint64_t goal) {
+    std::uint64_t evicted = 0;
+    exec(db.get(), "BEGIN");
+    while (bytes > goal) {
+        // The oldest rows, a page at a time, until enough of them are counted.
+        std::int64_t through = 0;
+        std::uint64_t rows = 0;
+        while (bytes > goal && oldest.step() == SQLITE_ROW) {
+            through = oldest.integer(0);
+            bytes -= std::min<std::uint64_t>(static_cast<std::uint64_t>(oldest.integer(1)), bytes);
+            ++rows;
+        }
+        oldest.reset();
+        if (rows == 0) break;
+        evict_through.bind(1, through).run();
+        evict_bodies_through.bind(1, through).run();
+        evicted += rows;
+    }
+    save_bytes.bind(1, static_cast<std::int64_t>(bytes)).run();
+    exec(db.get(), "COMMIT");
+    return evicted;
+}
 
 namespace {
 
@@ -298,94 +337,18 @@ void CaptureStore::write_loop() {
             }
         }
 
-        int rc = exec(w.db.get(), "BEGIN");
-        std::uint64_t added = 0, truncated = 0;
-        for (const auto& q : batch) {
-            if (rc != SQLITE_OK && rc != SQLITE_DONE) break;
-            const auto& e = *q.exchange;
-            const auto detail = encode_capture_detail(e);
-            const auto size = row_size(e, detail.size());
-            rc = w.insert.bind(1, static_cast<std::int64_t>(e.flow_id))
-                     .bind(2, micros_since_epoch(e.started))
-                     .bind(3, static_cast<std::int64_t>(e.connection_id))
-                     .bind(4, e.client)
-                     .bind(5, static_cast<std::int64_t>(e.mode))
-                     .bind(6, e.host)
-                     .bind(7, static_cast<std::int64_t>(e.port))
-                     .bind(8, e.request.method)
-                     .bind(9, e.request.target)
-                     .bind(10, static_cast<std::int64_t>(e.response.status))
-                     .bind(11, static_cast<std::int64_t>(e.request_bytes))
-                     .bind(12, static_cast<std::int64_t>(e.response_bytes))
-                     .bind(13, static_cast<std::int64_t>(e.duration.count()))
-                     .bind(14, e.error)
-                     .bind(15, static_cast<std::int64_t>(size))
-                     .bind_blob(16, detail)
-                     .run();
-            int direction = 0;
-            for (const auto* body : {&e.request_body, &e.response_body}) {
-                if (rc == SQLITE_DONE && body->captured && !body->bytes.empty())
-                    rc = w.insert_body.bind(1, static_cast<std::int64_t>(e.flow_id * 2 + direction))
-                             .bind_blob(2, body->bytes)
-                             .run();
-                if (body->truncated()) ++truncated;
-                ++direction;
-            }
-            added += size;
-        }
-        if (rc == SQLITE_OK || rc == SQLITE_DONE)
-            rc = w.save_bytes.bind(1, static_cast<std::int64_t>(w.bytes + added)).run();
-        if (rc == SQLITE_OK || rc == SQLITE_DONE) rc = exec(w.db.get(), "COMMIT");
-        const bool committed = rc == SQLITE_OK || rc == SQLITE_DONE;
-        if (!committed)
-            exec(w.db.get(), "ROLLBACK");
-        else
-            w.bytes += added;
-
-        // Evictions: by age (at most once a second), then by budget, oldest first.
-        std::uint64_t evicted = 0;
+        std::uint64_t truncated = 0, evicted = 0;
+        const int rc = w.commit(batch, truncated);
+        const bool committed = rc == SQLITE_OK;
         if (committed) {
+            // By age at most once a second; then by budget, down to 90 % of it so that eviction
+            // does not run on every batch.
             const auto now = std::chrono::steady_clock::now();
             if (config_.max_age.count() > 0 && now - w.last_age_check > std::chrono::seconds(1)) {
                 w.last_age_check = now;
-                const auto cutoff = micros_since_epoch(Clock::now() - config_.max_age);
-                w.older_than.bind(1, cutoff);
-                if (w.older_than.step() == SQLITE_ROW && w.older_than.integer(1) > 0) {
-                    const auto freed = static_cast<std::uint64_t>(w.older_than.integer(0));
-                    evicted += static_cast<std::uint64_t>(w.older_than.integer(1));
-                    w.older_than.reset();
-                    exec(w.db.get(), "BEGIN");
-                    w.evict_before.bind(1, cutoff).run();
-                    w.orphan_bodies.run();
-                    w.bytes -= std::min(freed, w.bytes);
-                    w.save_bytes.bind(1, static_cast<std::int64_t>(w.bytes)).run();
-                    exec(w.db.get(), "COMMIT");
-                } else {
-                    w.older_than.reset();
-                }
+                evicted += w.evict_older_than(config_.max_age);
             }
-            if (w.bytes > config_.max_bytes) {
-                // Down to 90 % of the budget, so that eviction does not run on every batch.
-                const auto goal = config_.max_bytes / 10 * 9;
-                exec(w.db.get(), "BEGIN");
-                while (w.bytes > goal) {
-                    std::int64_t through = 0;
-                    std::uint64_t rows = 0;
-                    while (w.bytes > goal && w.oldest.step() == SQLITE_ROW) {
-                        through = w.oldest.integer(0);
-                        w.bytes -= std::min<std::uint64_t>(
-                            static_cast<std::uint64_t>(w.oldest.integer(1)), w.bytes);
-                        ++rows;
-                    }
-                    w.oldest.reset();
-                    if (rows == 0) break;
-                    w.evict_through.bind(1, through).run();
-                    w.evict_bodies_through.bind(1, through).run();
-                    evicted += rows;
-                }
-                w.save_bytes.bind(1, static_cast<std::int64_t>(w.bytes)).run();
-                exec(w.db.get(), "COMMIT");
-            }
+            if (w.bytes > config_.max_bytes) evicted += w.evict_down_to(config_.max_bytes / 10 * 9);
         }
 
         std::lock_guard lock(mutex_);

@@ -7,14 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/http/credential_fields.hpp"
 #include "proxy/http/http_head.hpp"
 
 namespace mproxy::proxy {
 
-// Redacted unless a rule's capture policy names its own list.
+// Redacted unless a rule's capture policy names its own list: the credential fields.
 inline const std::vector<std::string>& default_redacted_fields() {
-    static const std::vector<std::string> names{"Authorization", "Proxy-Authorization", "Cookie",
-                                                "Set-Cookie"};
+    static const std::vector<std::string> names(credential_fields.begin(), credential_fields.end());
     return names;
 }
 

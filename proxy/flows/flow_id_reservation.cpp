@@ -1,5 +1,6 @@
 #include "proxy/flows/flow_id_reservation.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <string>

@@ -2,19 +2,15 @@
 
 #include <charconv>
 
+#include "proxy/http/credential_fields.hpp"
 #include "proxy/http/hop_by_hop.hpp"
 
 namespace mproxy::proxy {
 
 namespace {
-constexpr std::string_view allowed_methods =
-    "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH";
+constexpr std::string_view relayed_methods =
+    "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, PATCH";
 }  // namespace
-
-bool is_credential_field(std::string_view name) {
-    return iequals(name, "authorization") || iequals(name, "proxy-authorization") ||
-           iequals(name, "cookie") || iequals(name, "set-cookie");
-}
 
 MaxForwardsStep step_max_forwards(RequestHead& request) {
     if (request.method != "OPTIONS" && request.method != "TRACE") return MaxForwardsStep::forward;
@@ -43,9 +39,11 @@ MaxForwardsStep step_max_forwards(RequestHead& request) {
     return MaxForwardsStep::decremented;
 }
 
-std::string final_recipient_answer(const RequestHead& request, bool trace_allowed, bool close) {
+FinalRecipientAnswer final_recipient_answer(const RequestHead& request, bool trace_allowed,
+                                            bool close) {
     std::string body;
-    std::string_view status = "200 OK";
+    unsigned status = 200;
+    std::string_view status_line = "200 OK";
     std::string_view content_type;
     if (request.method == "TRACE" && trace_allowed) {
         RequestHead echo;
@@ -57,20 +55,20 @@ std::string final_recipient_answer(const RequestHead& request, bool trace_allowe
         append_head(body, echo);
         content_type = "message/http";
     } else if (request.method == "TRACE") {
-        status = "405 Method Not Allowed";
+        status = 405;
+        status_line = "405 Method Not Allowed";
         body = "TRACE is refused by this proxy's configuration\n";
         content_type = "text/plain; charset=utf-8";
     }
     std::string out = "HTTP/1.1 ";
-    out.append(status).append("\r\nAllow: ");
-    out.append(trace_allowed ? allowed_methods
-                             : "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, PATCH");
+    out.append(status_line).append("\r\nAllow: ").append(relayed_methods);
+    if (trace_allowed) out.append(", TRACE");
     if (!content_type.empty()) out.append("\r\nContent-Type: ").append(content_type);
     out.append("\r\nContent-Length: ").append(std::to_string(body.size()));
     out.append("\r\nVia: ").append(via_value);
     if (close) out.append("\r\nConnection: close");
     out.append("\r\n\r\n").append(body);
-    return out;
+    return {status, std::move(out)};
 }
 
 }  // namespace mproxy::proxy

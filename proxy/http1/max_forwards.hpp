@@ -17,13 +17,15 @@ enum class MaxForwardsStep {
 // Decrements the request's Max-Forwards in place when it applies.
 MaxForwardsStep step_max_forwards(RequestHead& request);
 
+struct FinalRecipientAnswer {
+    unsigned status;
+    std::string bytes;  // the whole response
+};
 // The answer of a final recipient: for OPTIONS, 200 with the methods a proxy relays in Allow; for
 // TRACE, 200 with the request as received as a message/http body (credentials left out: a TRACE
 // must not be a way to read them back), or 405 when TRACE is refused. `close` adds
 // "Connection: close".
-std::string final_recipient_answer(const RequestHead& request, bool trace_allowed, bool close);
-
-// The fields a TRACE echo never carries: Authorization, Proxy-Authorization, Cookie, Set-Cookie.
-bool is_credential_field(std::string_view name);
+FinalRecipientAnswer final_recipient_answer(const RequestHead& request, bool trace_allowed,
+                                            bool close);
 
 }  // namespace mproxy::proxy

@@ -274,16 +274,12 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
     forwarded.client_keep_alive = keeps_alive(request.fields, request.version_minor);
     forwarded.client_version_minor = request.version_minor;
     strip_hop_by_hop(request.fields, forwarded.websocket);
-    if (origin_from_uri) {
-        // RFC 9112 section 3.2.2: the target URI's authority wins over a received Host.
-        request.fields.remove("host");
+    // RFC 9112 section 3.2.2: the target URI's authority wins over a received Host. And an
+    // HTTP/1.0 client may leave Host out, which the HTTP/1.1 request made of it may not.
+    if (origin_from_uri) request.fields.remove("host");
+    if (!request.fields.find("host"))
         request.fields.all().insert(request.fields.all().begin(),
                                     HeaderField{"Host", host_header(origin)});
-    } else if (!request.fields.find("host")) {
-        // An HTTP/1.0 client may leave Host out; the HTTP/1.1 request made of it may not.
-        request.fields.all().insert(request.fields.all().begin(),
-                                    HeaderField{"Host", host_header(origin)});
-    }
     request.fields.add("Via", std::string(via_value));
     // RFC 9110 section 2.5: an intermediary forwards in its own version, whatever the client's.
     request.version_minor = 1;

@@ -65,6 +65,9 @@ private:
     static bool is_local_host(const Authority& authority);
     // Writes mproxy's own error response; returns true when the connection may continue.
     awaitable<bool> reply_error(unsigned status, std::string_view explanation, bool close);
+    // Writes a response of mproxy's own, then closes gently when `close`; returns true when the
+    // connection may continue.
+    awaitable<bool> write_own_answer(const std::string& response, bool close);
     // An origin connection for `origin`: the one in hand, a pooled one, or a new one.
     awaitable<std::optional<HttpFailure>> obtain_upstream(const TunnelOrigin& origin);
     // Ends the connection without a reset that could destroy a response the client has not read.

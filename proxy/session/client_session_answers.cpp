@@ -49,21 +49,12 @@ awaitable<std::optional<bool>> ClientSession::apply_max_forwards(RequestHead& re
     if (step_max_forwards(request) != MaxForwardsStep::answer_here) co_return std::nullopt;
     // A body (which OPTIONS may have) is not read: the connection ends after the answer.
     const bool keep_alive = !has_body && keeps_alive(request.fields, request.version_minor);
-    const bool trace_allowed = worker_.config().answer_trace;
-    const unsigned status = request.method == "TRACE" && !trace_allowed ? 405 : 200;
+    const auto answer = final_recipient_answer(request, worker_.config().answer_trace, !keep_alive);
     spdlog::info("conn={} answered {} {} as the final recipient (Max-Forwards: 0)", record_->id(),
-                 status, request.method);
-    worker_.metrics().answered_locally(status);
-    flow_.answered(status, {});
-    const auto answer = final_recipient_answer(request, trace_allowed, !keep_alive);
-    deadline_.expires_after(worker_.config().idle_timeout);
-    auto [ec, n] = co_await client_io_->write(asio::buffer(answer));
-    if (ec) co_return false;
-    if (!keep_alive) {
-        co_await close_gently();
-        co_return false;
-    }
-    co_return true;
+                 answer.status, request.method);
+    worker_.metrics().answered_locally(answer.status);
+    flow_.answered(answer.status, {});
+    co_return co_await write_own_answer(answer.bytes, !keep_alive);
 }
 
 awaitable<std::optional<bool>> ClientSession::apply_expect_policy(RequestHead& request,
@@ -105,7 +96,10 @@ awaitable<bool> ClientSession::reply_error(unsigned status, std::string_view exp
                                            bool close) {
     spdlog::info("conn={} answered {}: {}", record_->id(), status, explanation);
     worker_.metrics().answered_locally(status);
-    const auto response = make_error_response(status, explanation, close);
+    co_return co_await write_own_answer(make_error_response(status, explanation, close), close);
+}
+
+awaitable<bool> ClientSession::write_own_answer(const std::string& response, bool close) {
     deadline_.expires_after(worker_.config().idle_timeout);
     auto [ec, n] = co_await client_io_->write(asio::buffer(response));
     if (ec) co_return false;
