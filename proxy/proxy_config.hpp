@@ -26,6 +26,13 @@ struct ProxyConfig : SessionConfig, InterceptionConfig {
     // Flow events kept in memory for WatchFlows/ListFlows; 0 turns flow events off.
     std::size_t flow_log_size = 10'000;
 
+    // The capture store, <state_dir>/captures.db, when there is a state directory: what its kept
+    // exchanges may take on disk (the oldest go first), and how long they are kept (0: until the
+    // budget needs the room). capture_store false keeps no exchange at all.
+    bool capture_store = true;
+    std::uint64_t capture_max_bytes = std::uint64_t{1} << 30;
+    std::chrono::seconds capture_max_age{0};
+
     // Closed connections stay listed (with their final counters) this long, at most this many, so
     // that a Prometheus scrape still sees their last bytes.
     std::chrono::milliseconds closed_connection_grace{30'000};

@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "proxy/capture/capture_store.hpp"
 #include "proxy/flows/flow_id_reservation.hpp"
 #include "proxy/session/worker.hpp"
 #include "proxy/tls/tls_interception.hpp"
@@ -27,6 +28,7 @@ struct ProxyServer::Impl {
     RuleBook rules;
     FlowLog flows;
     std::optional<FlowIdReservation> flow_ids;  // while running with a state directory
+    std::unique_ptr<CaptureStore> captures;     // opened by the first start() with a state directory
     std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
     ConnectionRegistry registry{RecentlyClosedPolicy{config.closed_connection_grace, config.closed_connection_limit}};
     ProxyMetrics metrics;
@@ -77,11 +79,18 @@ void ProxyServer::start() {
                                      made.message());
         s.flow_ids.emplace(std::filesystem::path(s.config.state_dir) / "flow-ids");
         s.flows.start_flow_ids_at(s.flow_ids->first());
+        if (s.config.capture_store && !s.captures) {
+            CaptureStoreConfig store;
+            store.file = std::filesystem::path(s.config.state_dir) / "captures.db";
+            store.max_bytes = s.config.capture_max_bytes;
+            store.max_age = s.config.capture_max_age;
+            s.captures = std::make_unique<CaptureStore>(std::move(store));
+        }
     }
     const auto threads = std::max(1u, s.config.threads);
     for (unsigned i = 0; i < threads; ++i)
         s.workers.push_back(std::make_unique<Worker>(s.config, s.registry, s.loop_guard, *s.interception, s.rules, s.flows,
-                                                     s.metrics, s.limits));
+                                                     s.metrics, s.limits, s.captures.get()));
 
     error_code ec;
     const auto address = asio::ip::make_address(s.config.listen_host, ec);
@@ -177,6 +186,8 @@ TlsInterception& ProxyServer::interception() {
 }
 
 RuleBook& ProxyServer::rules() { return impl_->rules; }
+CaptureStore* ProxyServer::captures() { return impl_->captures.get(); }
+
 FlowLog& ProxyServer::flows() { return impl_->flows; }
 const ProxyConfig& ProxyServer::config() const { return impl_->config; }
 std::chrono::system_clock::time_point ProxyServer::started() const { return impl_->started; }

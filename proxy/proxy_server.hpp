@@ -13,6 +13,7 @@
 
 namespace mproxy::proxy {
 
+class CaptureStore;
 class TlsInterception;
 
 class ProxyServer {
@@ -42,6 +43,9 @@ public:
     // The interception rules in force; publish a new set to change them (from any thread).
     RuleBook& rules();
     FlowLog& flows();
+    // The intercepted exchanges kept on disk; nullptr without a state directory (or with
+    // capture_store off). Opened by start().
+    CaptureStore* captures();
     // Totals and distributions for /metrics (per-connection counters are in connections()).
     const ProxyMetrics& metrics() const;
     const ProxyConfig& config() const;

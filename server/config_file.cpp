@@ -146,6 +146,12 @@ std::vector<std::string> config_arguments(const v1::ServerConfig& c) {
             metrics.connection_grace_seconds());
     number("--metrics-connection-series-limit", metrics.has_connection_series_limit(),
            metrics.connection_series_limit());
+    const auto& capture = c.capture();
+    if (capture.has_headers())
+        args.insert(args.end(), {"--capture-headers", capture.headers() ? "true" : "false"});
+    number("--capture-body-bytes", capture.has_body_bytes(), capture.body_bytes());
+    number("--capture-max-bytes", capture.has_max_bytes(), capture.max_bytes());
+    seconds("--capture-max-age", capture.has_max_age_seconds(), capture.max_age_seconds());
     const auto& limits = c.limits();
     number("--max-connections", limits.has_max_connections(), limits.max_connections());
     number("--max-connections-per-client", limits.has_max_connections_per_client(),

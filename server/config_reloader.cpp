@@ -130,6 +130,12 @@ void ConfigReloader::apply_restart_only_changes(const ServerOptions& next) const
     report_if_changed("upstream_insecure", a.proxy.upstream_insecure, next.proxy.upstream_insecure);
     report_if_changed("leaf_cache_size", a.proxy.leaf_cache_size, next.proxy.leaf_cache_size);
     report_if_changed("flow_log_size", a.proxy.flow_log_size, next.proxy.flow_log_size);
+    report_if_changed("capture.headers", a.proxy.capture.headers, next.proxy.capture.headers);
+    report_if_changed("capture.body_bytes", a.proxy.capture.response_body_bytes,
+                      next.proxy.capture.response_body_bytes);
+    report_if_changed("capture.max_bytes", a.proxy.capture_max_bytes, next.proxy.capture_max_bytes);
+    report_if_changed("capture.max_age_seconds", a.proxy.capture_max_age.count(),
+                      next.proxy.capture_max_age.count());
     report_if_changed("control.listen", a.control.listen, next.control.listen);
     report_if_changed("control.token_file", a.control.token.token_file,
                       next.control.token.token_file);

@@ -22,7 +22,8 @@ struct RawFlags {
     std::string listen = "127.0.0.1:8080";
     std::string connect_action = "tunnel";
     double connect_timeout = 10, header_timeout = 30, idle_timeout = 300;
-    double connection_grace = 30, drain_timeout = 30, max_lifetime = 0;
+    double connection_grace = 30, drain_timeout = 30, max_lifetime = 0, capture_max_age = 0;
+    std::uint64_t capture_body_bytes = 0;
     std::string log_format = "text";
 };
 
@@ -103,6 +104,23 @@ void add_flags(CLI::App& app, ServerOptions& options, RawFlags& raw) {
            "Most per-connection series in one scrape (4 per connection); the oldest are left out")
         ->check(CLI::Range(std::size_t{4}, std::size_t{10'000'000}))
         ->capture_default_str();
+    app.add_option("--capture-headers", p.capture.headers,
+                   "Keep the fields of intercepted exchanges (plain, http, mitm), not just their "
+                   "lines and sizes: true or false")
+        ->capture_default_str();
+    app.add_option("--capture-body-bytes", raw.capture_body_bytes,
+                   "Body bytes kept per direction of each intercepted exchange; 0 keeps none")
+        ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32))
+        ->capture_default_str();
+    app.add_option("--capture-max-bytes", p.capture_max_bytes,
+                   "What the kept exchanges (<state-dir>/captures.db) may take on disk; the "
+                   "oldest go first")
+        ->check(CLI::Range(std::uint64_t{1} << 20, std::uint64_t{1} << 50))
+        ->capture_default_str();
+    app.add_option("--capture-max-age", raw.capture_max_age,
+                   "Seconds an exchange is kept at most; 0: until the budget needs the room")
+        ->check(CLI::Range(0.0, 1e9))
+        ->capture_default_str();
     app.add_flag("--refuse-trace", raw.refuse_trace,
                  "Answer TRACE with Max-Forwards: 0 with 405 instead of echoing the request");
     app.add_option("--max-connections", p.limits.max_connections,
@@ -155,6 +173,8 @@ std::optional<std::string> finish(ServerOptions& options, const RawFlags& raw) {
     p.connect_timeout = seconds_to_ms(raw.connect_timeout);
     p.header_timeout = seconds_to_ms(raw.header_timeout);
     p.answer_trace = !raw.refuse_trace;
+    p.capture.request_body_bytes = p.capture.response_body_bytes = raw.capture_body_bytes;
+    p.capture_max_age = std::chrono::seconds(static_cast<long long>(raw.capture_max_age));
     p.idle_timeout = seconds_to_ms(raw.idle_timeout);
     p.closed_connection_grace = seconds_to_ms(raw.connection_grace);
     p.limits.max_connection_lifetime = seconds_to_ms(raw.max_lifetime);

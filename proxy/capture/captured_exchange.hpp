@@ -36,7 +36,7 @@ struct CapturedExchange {
     ConnectionMode mode = ConnectionMode::plain;
     std::string host;
     std::uint16_t port = 0;
-    std::string server_address;  // the origin's address as connected to; empty when none was
+    std::string server_address;  // the origin's IP address as connected to; empty when none was
 
     bool fields_captured = true;  // false: the policy kept lines and numbers only, no fields
     RequestHead request;          // as sent to the origin (credentials redacted)

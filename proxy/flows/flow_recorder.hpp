@@ -20,6 +20,9 @@ public:
         : log_(log), connection_id_(connection_id), client_(std::move(client)) {}
 
     void set_mode(ConnectionMode mode) { mode_ = mode; }
+    ConnectionMode mode() const { return mode_; }
+    // The flow (exchange) the latest request_head() began.
+    std::uint64_t flow_id() const { return flow_id_; }
 
     void connection_opened();
     void connection_closed(const ConnectionCounters& counters, const std::string& error);

@@ -114,6 +114,7 @@ std::size_t ChunkedDecoder::consume(std::string_view bytes, std::vector<Span>* p
                     state_ = State::trailer_line;
                 }
                 if (++line_bytes_ > max_trailer_bytes) return fail("trailer section too large", i);
+                if (trailer_lines_ && state_ != State::final_lf) trailer_lines_->push_back(c);
                 ++i;
                 break;
             case State::trailer_line:
@@ -123,10 +124,12 @@ std::size_t ChunkedDecoder::consume(std::string_view bytes, std::vector<Span>* p
                     return fail("bad character in trailer", i);
                 }
                 if (++line_bytes_ > max_trailer_bytes) return fail("trailer section too large", i);
+                if (trailer_lines_ && state_ != State::final_lf) trailer_lines_->push_back(c);
                 ++i;
                 break;
             case State::trailer_lf:
                 if (c != '\n') return fail("bad line ending in trailer", i);
+                if (trailer_lines_) trailer_lines_->push_back(c);
                 state_ = State::trailer_start;
                 ++i;
                 break;

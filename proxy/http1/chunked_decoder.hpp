@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,6 +23,10 @@ public:
     // than given means the body ended (done()) or the framing is bad (failed()). With `payload`,
     // the chunk data among the consumed bytes is appended to it as spans of `bytes`.
     std::size_t consume(std::string_view bytes, std::vector<Span>* payload = nullptr);
+
+    // From now on, the trailer section's field lines ("Name: value\r\n" each) are appended to
+    // `lines` as they pass (for the capture; bounded like the section itself).
+    void keep_trailers(std::string* lines) { trailer_lines_ = lines; }
 
     bool done() const { return state_ == State::done; }
     bool failed() const { return state_ == State::failed; }
@@ -52,6 +57,7 @@ private:
     std::size_t line_bytes_ = 0;     // bytes in the current extension or trailer section
     std::uint64_t payload_ = 0;
     const char* error_ = "";
+    std::string* trailer_lines_ = nullptr;
 };
 
 }  // namespace mproxy::proxy

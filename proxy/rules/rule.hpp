@@ -4,9 +4,11 @@
 // them compiled into a RuleSet.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "proxy/rules/capture_policy.hpp"
 #include "proxy/rules/connect_action.hpp"
 
 namespace mproxy::proxy {
@@ -42,6 +44,7 @@ struct RuleMatch {
 struct RuleOptions {
     bool upstream_insecure = false;  // do not verify the origin's certificate (mitm)
     ExpectPolicy expect = ExpectPolicy::forward;
+    std::optional<CapturePolicy> capture;  // nullopt: the server's default capture policy
     bool operator==(const RuleOptions&) const = default;
 };
 

@@ -25,6 +25,7 @@ awaitable<bool> try_splice(ByteStream& source, const beast::flat_buffer& source_
     const bool long_enough = framing.kind == BodyFraming::Kind::until_close ||
                              (framing.kind == BodyFraming::Kind::length && remaining >= splice_threshold);
     if (!long_enough || source_buffer.size() > 0 || !options.deadline) co_return false;
+    if (options.tap && !options.tap->full()) co_return false;
     auto* from = dynamic_cast<TcpStream*>(&source);
     auto* to = dynamic_cast<TcpStream*>(&sink);
     if (!from || !to) co_return false;
@@ -50,9 +51,16 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
     BodyRelay result;
     ChunkedDecoder chunked;
     std::uint64_t remaining = framing.length;
-    const bool dechunk = options.dechunk && framing.kind == BodyFraming::Kind::chunked;
-    std::vector<ChunkedDecoder::Span> payload;  // dechunk: the chunk data of what is buffered
+    const bool is_chunked = framing.kind == BodyFraming::Kind::chunked;
+    const bool dechunk = options.dechunk && is_chunked;
+    BodyTap* const tap = options.tap;
+    if (tap && is_chunked) chunked.keep_trailers(&tap->trailer_lines());
+    std::vector<ChunkedDecoder::Span> payload;  // dechunk, tap: the chunk data of what is buffered
     std::vector<asio::const_buffer> gathered;
+    const auto ended = [&]() -> BodyRelay& {
+        result.payload_bytes = is_chunked ? chunked.payload_bytes() : result.bytes;
+        return result;
+    };
 
     for (;;) {
         // How much of what is buffered belongs to the body, and whether the body ends with it.
@@ -70,7 +78,8 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
                 break;
             case BodyFraming::Kind::chunked:
                 payload.clear();
-                take = chunked.consume(buffered, dechunk ? &payload : nullptr);
+                take = chunked.consume(buffered,
+                                       dechunk || (tap && !tap->full()) ? &payload : nullptr);
                 if (chunked.failed()) result.framing_error = chunked.error();
                 body_done = chunked.done();
                 break;
@@ -91,11 +100,14 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
                 auto [ec, n] = co_await sink.write(std::span<const asio::const_buffer>(gathered));
                 if (ec) {
                     result.write_error = ec;
-                    co_return result;
+                    co_return ended();
                 }
                 prefix.clear();
                 result.bytes += out_bytes;
             }
+            if (tap)
+                for (const auto& span : payload)
+                    tap->take(std::string_view(buffered.data() + span.offset, span.length));
             source_buffer.consume(take);
             if (take > 0) touch(options);
         } else if (!prefix.empty() || take > 0) {
@@ -103,19 +115,27 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
             auto [ec, n] = co_await sink.write(std::span<const asio::const_buffer>(out));
             if (ec) {
                 result.write_error = ec;
-                co_return result;
+                co_return ended();
             }
             prefix.clear();
+            if (tap && !tap->full()) {
+                if (is_chunked)
+                    for (const auto& span : payload)
+                        tap->take(std::string_view(buffered.data() + span.offset, span.length));
+                else
+                    tap->take(std::string_view(buffered.data(), take));
+            }
             source_buffer.consume(take);
             result.bytes += take;
             touch(options);
         }
-        if (result.framing_error) co_return result;
+        if (result.framing_error) co_return ended();
         if (body_done) {
             result.complete = true;
-            co_return result;
+            co_return ended();
         }
-        if (co_await try_splice(source, source_buffer, sink, framing, remaining, options, result)) co_return result;
+        if (co_await try_splice(source, source_buffer, sink, framing, remaining, options, result))
+            co_return ended();
 
         auto [ec, n] = co_await source.read_some(source_buffer.prepare(relay_chunk));
         source_buffer.commit(n);
@@ -124,7 +144,7 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
                 result.complete = true;
             else
                 result.read_error = ec;
-            co_return result;
+            co_return ended();
         }
         touch(options);
     }

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "proxy/capture/body_tap.hpp"
 #include "proxy/http1/body_framing.hpp"
 #include "proxy/net/byte_stream.hpp"
 #include "proxy/net/deadline.hpp"
@@ -16,6 +17,7 @@ struct BodyRelay {
     error_code write_error;           // to the sink
     const char* framing_error = nullptr;  // the body's chunked framing was bad
     std::uint64_t bytes = 0;          // body bytes written, chunk framing included unless removed
+    std::uint64_t payload_bytes = 0;  // of them, the payload: chunk framing and trailers left out
     bool complete = false;            // the whole body reached the sink
 
     bool failed() const { return read_error || write_error || framing_error; }
@@ -27,6 +29,9 @@ struct RelayOptions {
     // A chunked body goes out as its chunk data alone, framing and trailers dropped: for an
     // HTTP/1.0 recipient (RFC 9112 section 7.1), to which the body is then close-delimited.
     bool dechunk = false;
+    // Copies the payload's first bytes aside as they are relayed (the capture); a body is spliced
+    // only once the tap is full.
+    BodyTap* tap = nullptr;
 };
 
 // Sends `prefix` (usually the message's head) and then the body, with the first body bytes already

@@ -4,6 +4,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 
+#include "proxy/capture/capture_store.hpp"
 #include "proxy/http/hop_by_hop.hpp"
 #include "proxy/http1/error_response.hpp"
 #include "proxy/http1/head_parser.hpp"
@@ -29,6 +30,13 @@ std::string endpoint_text(const tcp::socket& socket, asio::ip::address& ip) {
     if (ec) return "unknown";
     ip = remote.address();
     return Authority{remote.address().to_string(), remote.port()}.to_string();
+}
+
+// The peer's IP address (HAR's serverIPAddress), or empty when the socket has none.
+std::string remote_address(const tcp::socket& socket) {
+    error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    return ec ? std::string() : remote.address().to_string();
 }
 
 // Host header for an origin: the port is left out when it is the scheme's default.
@@ -204,7 +212,35 @@ awaitable<bool> ClientSession::serve_request(RequestHead request,
     co_return co_await reply_error(400, "unsupported request target " + request.target, true);
 }
 
+std::unique_ptr<ExchangeCapture> ClientSession::start_capture(const Authority& origin) {
+    auto* store = worker_.captures();
+    if (!store) return nullptr;
+    const auto mode = flow_.mode();
+    if (mode != ConnectionMode::plain && mode != ConnectionMode::http &&
+        mode != ConnectionMode::mitm)
+        return nullptr;
+    const auto& policy = options_.capture ? *options_.capture : worker_.config().capture;
+    if (!policy.enabled) return nullptr;
+    CapturedExchange start;
+    start.flow_id = flow_.flow_id();
+    start.connection_id = record_->id();
+    start.started = std::chrono::system_clock::now();
+    start.client = client_address_;
+    start.mode = mode;
+    start.host = origin.host;
+    start.port = origin.port;
+    return std::make_unique<ExchangeCapture>(policy, std::move(start));
+}
+
+namespace {
+std::int64_t micros_since(steady_clock::time_point since) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - since)
+        .count();
+}
+}  // namespace
+
 awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const TunnelOrigin& origin) {
+    connect_us_ = tls_us_ = -1;
     const UpstreamKey key{origin.authority, origin.tls};
     if (upstream_ && upstream_->key == key && upstream_->io().is_open()) co_return std::nullopt;
     // The TCP connection a mitm CONNECT opened before its 200 becomes the TLS one.
@@ -220,8 +256,10 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
             co_return std::nullopt;
         }
         deadline_.expires_never();  // the connector has its own timeout
+        const auto connect_began = steady_clock::now();
         auto connected = co_await connect_upstream(
             origin.authority, worker_.config().connect_timeout, worker_.loop_guard());
+        connect_us_ = micros_since(connect_began);
         if (auto* failure = std::get_if<ConnectFailure>(&connected)) {
             worker_.metrics().upstream_connect_failed(failure->cause);
             co_return failure->answer;
@@ -241,7 +279,9 @@ awaitable<std::optional<HttpFailure>> ClientSession::obtain_upstream(const Tunne
         (verify ? "v " : "u ") + origin.server_name + " " + origin.authority.to_string());
     upstream_busy_ = true;  // a handshake that hangs is cut on the origin side
     deadline_.expires_after(worker_.config().connect_timeout);
+    const auto handshake_began = steady_clock::now();
     const auto ec = co_await tls->connect(origin.server_name, verify);
+    tls_us_ = micros_since(handshake_began);
     upstream_busy_ = false;
     worker_.metrics().tls_handshake(TlsSide::upstream, !ec);
     if (ec) {
@@ -291,22 +331,37 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
 
     const auto& config = worker_.config();
     const ExchangeLimits limits{config.idle_timeout, max_response_head_bytes};
+    auto capture = start_capture(origin);
     for (int attempt = 0;; ++attempt) {
         if (auto failure = co_await obtain_upstream(target)) {
             ExchangeLog::connect_failed(record_->id(), forwarded.head, origin, failure->reason);
             flow_.answered(failure->status, failure->reason);
+            if (capture) {
+                capture->request_sent(forwarded.head);
+                capture->exchange().timings.connect_us = connect_us_;
+                capture->exchange().timings.tls_us = tls_us_;
+                worker_.captures()->submit(
+                    capture->finish_answered(failure->status, failure->reason));
+            }
             co_return co_await reply_error(failure->status, failure->reason,
                                            framing.kind != BodyFraming::Kind::none);
         }
         if (forwarded.websocket) set_mode(ConnectionMode::websocket);
         upstream_busy_ = true;
+        if (capture) {
+            auto& captured = capture->exchange();
+            captured.timings.connect_us = connect_us_;
+            captured.timings.tls_us = tls_us_;
+            captured.server_address = remote_address(upstream_->tcp.socket());
+        }
         auto outcome = co_await run_exchange(*client_io_, buffer_, *upstream_, forwarded, deadline_,
-                                             limits, &flow_);
+                                             limits, &flow_, capture.get());
         upstream_busy_ = false;
         if (outcome.retry_on_fresh_connection && attempt == 0) {
             upstream_.reset();
             continue;
         }
+        if (capture) worker_.captures()->submit(capture->finish(outcome));
         ConnectionCounters::add(record_->counters().exchanges, 1);
         ExchangeLog::exchange_done(record_->id(), forwarded.head, origin, outcome);
         worker_.metrics().exchange_done(outcome);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "proxy/accounting/connection_registry.hpp"
+#include "proxy/capture/exchange_capture.hpp"
 #include "proxy/flows/flow_recorder.hpp"
 #include "proxy/http/authority.hpp"
 #include "proxy/http1/body_framing.hpp"
@@ -68,6 +69,8 @@ private:
     // Writes a response of mproxy's own, then closes gently when `close`; returns true when the
     // connection may continue.
     awaitable<bool> write_own_answer(const std::string& response, bool close);
+    // The capture of the exchange about to be forwarded, when a capture policy covers it.
+    std::unique_ptr<ExchangeCapture> start_capture(const Authority& origin);
     // An origin connection for `origin`: the one in hand, a pooled one, or a new one.
     awaitable<std::optional<HttpFailure>> obtain_upstream(const TunnelOrigin& origin);
     // Ends the connection without a reset that could destroy a response the client has not read.
@@ -87,6 +90,8 @@ private:
     std::unique_ptr<UpstreamConnection> upstream_;
     Authority current_target_;
     std::unique_ptr<ByteStream> client_tls_;  // TLS over client_, once a mitm handshake succeeded
+    // What obtain_upstream spent on a new origin connection, for the capture; -1: not done.
+    std::int64_t connect_us_ = -1, tls_us_ = -1;
     bool upstream_busy_ = false;  // waiting on the origin side: a timeout cuts that side only
     bool pinned_upstream_ = false;  // inside an http CONNECT: keep the origin connection, no pool
     bool idle_ = false;

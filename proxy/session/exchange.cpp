@@ -29,6 +29,7 @@ struct Duplex {
     const ExchangeLimits& limits;
     ExchangeOutcome& out;
     ExchangeObserver* observer = nullptr;
+    ExchangeCapture* capture = nullptr;  // only for exchanges a capture policy covers
     RelayOptions relay{&deadline, limits.idle_timeout};
     steady_clock::time_point started = steady_clock::now();
 
@@ -75,9 +76,18 @@ awaitable<> write_request(Duplex& d) {
     head.reserve(512);
     append_head(head, d.request.head);
     d.out.request_head_bytes = head.size();
+    auto relay = d.relay;
+    if (d.capture) {
+        d.capture->request_sent(d.request.head);
+        relay.tap = &d.capture->request_tap();
+    }
     d.request_relay = co_await relay_body(d.client, d.client_buffer, d.upstream.io(), d.request.framing,
-                                          std::move(head), d.relay);
+                                          std::move(head), relay);
     d.writer_done = true;
+    if (d.capture) {
+        d.capture->request_body_relayed(d.request_relay.payload_bytes);
+        if (d.request_relay.complete) d.capture->request_written(steady_clock::now() - d.started);
+    }
     d.out.request_body_bytes = d.request_relay.bytes;
     if (d.request_relay.read_error || d.request_relay.framing_error) {
         // A partial request gets no meaningful answer: stop the reader waiting for one.
@@ -90,6 +100,7 @@ awaitable<> write_request(Duplex& d) {
 awaitable<bool> relay_interim(Duplex& d, ResponseHead& interim) {
     ++d.out.interim_responses;
     if (d.observer) d.observer->interim_relayed(interim.status);
+    if (d.capture) d.capture->interim_received(interim);
     if (d.request.client_version_minor == 0) co_return true;  // HTTP/1.0 clients do not expect 1xx
     strip_hop_by_hop(interim.fields, false);
     interim.fields.add("Via", std::string(via_value));
@@ -112,6 +123,7 @@ awaitable<bool> relay_interim(Duplex& d, ResponseHead& interim) {
 awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) {
     d.out.status = response.status;
     if (d.observer) d.observer->final_response(response.status);
+    if (d.capture) d.capture->final_received(response);
     const bool switching = response.status == 101;
     // RFC 9112 section 7.1: no chunked framing to an HTTP/1.0 client. Its body goes out as the
     // chunk data alone, delimited by closing the connection (its length is not known in advance).
@@ -143,9 +155,11 @@ awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) 
     d.response_started = true;
     auto relay = d.relay;
     relay.dechunk = dechunk;
+    if (d.capture) relay.tap = &d.capture->response_tap();
     const auto relayed = co_await relay_body(d.upstream.io(), d.upstream.buffer, d.client, framing,
                                              std::move(head), relay);
     d.out.response_body_bytes = relayed.bytes;
+    if (d.capture) d.capture->response_body_relayed(relayed.payload_bytes);
     d.response_done = true;
     if (relayed.complete) {
         d.out.response_complete = true;
@@ -241,10 +255,11 @@ std::string join_errors(const Duplex& d) {
 awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& client_buffer,
                                         UpstreamConnection& upstream, const ForwardedRequest& request,
                                         Deadline& deadline, const ExchangeLimits& limits,
-                                        ExchangeObserver* observer) {
+                                        ExchangeObserver* observer, ExchangeCapture* capture) {
     ExchangeOutcome out;
     Duplex d{client, client_buffer, upstream, request, deadline, limits, out};
     d.observer = observer;
+    d.capture = capture;
     deadline.expires_after(limits.idle_timeout);
 
     if (request.framing.kind == BodyFraming::Kind::none) {

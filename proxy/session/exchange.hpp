@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "proxy/capture/exchange_capture.hpp"
 #include "proxy/http/exchange_outcome.hpp"
 #include "proxy/http/http_head.hpp"
 #include "proxy/http1/body_framing.hpp"
@@ -32,6 +33,7 @@ struct ForwardedRequest {
 awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& client_buffer,
                                         UpstreamConnection& upstream, const ForwardedRequest& request,
                                         Deadline& deadline, const ExchangeLimits& limits,
-                                        ExchangeObserver* observer = nullptr);
+                                        ExchangeObserver* observer = nullptr,
+                                        ExchangeCapture* capture = nullptr);
 
 }  // namespace mproxy::proxy

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstddef>
 
+#include "proxy/rules/capture_policy.hpp"
+
 namespace mproxy::proxy {
 
 struct SessionConfig {
@@ -15,6 +17,11 @@ struct SessionConfig {
     // TRACE with Max-Forwards: 0 is answered with an echo of the request (credentials left out);
     // false refuses it with 405.
     bool answer_trace = true;
+
+    // What is kept of intercepted exchanges (plain, http, mitm) no rule's own policy covers:
+    // headers on, bodies off (--capture-headers, --capture-body-bytes). Kept only when there
+    // is a capture store (a state directory).
+    CapturePolicy capture;
 
     std::size_t upstream_idle_per_host = 256;  // pooled idle origin connections, per worker thread
     std::chrono::milliseconds upstream_idle_expiry{60'000};

@@ -67,7 +67,7 @@ void log_unexpected(std::exception_ptr error) {
 
 Worker::Worker(const SessionConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
                TlsInterception& interception, const RuleBook& rules, FlowLog& flows,
-               ProxyMetrics& metrics, const LiveLimits& limits)
+               ProxyMetrics& metrics, const LiveLimits& limits, CaptureStore* captures)
     : work_(context_.get_executor()),
       config_(config),
       registry_(registry),
@@ -77,6 +77,7 @@ Worker::Worker(const SessionConfig& config, ConnectionRegistry& registry, const 
       flows_(flows),
       metrics_(metrics),
       limits_(limits),
+      captures_(captures),
       pool_(context_.get_executor(), config.upstream_idle_per_host, config.upstream_idle_expiry) {}
 
 void Worker::run() {

@@ -17,6 +17,7 @@
 
 namespace mproxy::proxy {
 
+class CaptureStore;
 class ClientSession;
 class TlsInterception;
 
@@ -24,7 +25,7 @@ class Worker {
 public:
     Worker(const SessionConfig& config, ConnectionRegistry& registry, const LoopGuard& loop_guard,
            TlsInterception& interception, const RuleBook& rules, FlowLog& flows, ProxyMetrics& metrics,
-           const LiveLimits& limits);
+           const LiveLimits& limits, CaptureStore* captures = nullptr);
 
     // Runs the io_context until stop(); call from the worker's thread.
     void run();
@@ -48,6 +49,8 @@ public:
     FlowLog& flows() { return flows_; }
     ProxyMetrics& metrics() { return metrics_; }
     const LiveLimits& limits() const { return limits_; }
+    // Where intercepted exchanges are kept; nullptr when nothing is (no state directory).
+    CaptureStore* captures() const { return captures_; }
 
 private:
     friend class ClientSession;  // registers itself so stop() can reach it
@@ -63,6 +66,7 @@ private:
     FlowLog& flows_;
     ProxyMetrics& metrics_;
     const LiveLimits& limits_;
+    CaptureStore* const captures_;
     bool draining_ = false;
     UpstreamPool pool_;  // after the io_context: its sockets and timer go first
 };

@@ -274,5 +274,28 @@ TEST(ChunkedDecoder, NoSpansAreGatheredUnlessAsked) {
     EXPECT_EQ(d.payload_bytes(), 3u);
 }
 
+TEST(ChunkedDecoder, KeptTrailersAreTheFieldLinesWithoutTheFinalEmptyLine) {
+    const std::string body = "3\r\nabc\r\n0\r\nX-Hash: 12\r\nX-Other:  two\r\n\r\nNEXT";
+    for (std::size_t piece = 1; piece <= body.size(); ++piece) {
+        ChunkedDecoder decoder;
+        std::string lines;
+        decoder.keep_trailers(&lines);
+        std::size_t at = 0;
+        while (at < body.size() && !decoder.done()) {
+            const auto view = std::string_view(body).substr(at, piece);
+            at += decoder.consume(view);
+        }
+        ASSERT_TRUE(decoder.done()) << piece;
+        EXPECT_EQ(lines, "X-Hash: 12\r\nX-Other:  two\r\n") << piece;
+        EXPECT_EQ(body.substr(at), "NEXT");
+    }
+    ChunkedDecoder none;
+    std::string lines;
+    none.keep_trailers(&lines);
+    EXPECT_EQ(none.consume("0\r\n\r\n"), 5u);
+    EXPECT_TRUE(none.done());
+    EXPECT_EQ(lines, "");
+}
+
 }  // namespace
 }  // namespace mproxy::proxy
