@@ -2,7 +2,7 @@
 # Runs mproxy's benchmarks, each next to the same load sent straight to the origin, prints the
 # results table and writes it to bench/results/YYYY-MM-DD-HOSTNAME.md.
 #
-#   bench/run.sh [get] [tunnel] [upload] [idle] [mitm] [flows]     (no argument: all six)
+#   bench/run.sh [get] [tunnel] [upload] [idle] [mitm] [flows] [capture]   (no argument: all)
 #
 # Installs nginx and wrk if missing, builds mproxyd and the bench tools (Release, in build-bench/),
 # starts nginx as the origin, and stops every process it started when it exits. See
@@ -12,12 +12,12 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 source "$BENCH_DIR/lib.sh"
 
-declare -A script_of=([get]=get_1k.sh [tunnel]=tunnel_1g.sh [upload]=upload_expect.sh [idle]=idle_connections.sh [mitm]=mitm.sh [flows]=flows.sh)
-all=(get tunnel upload idle mitm flows)
+declare -A script_of=([get]=get_1k.sh [tunnel]=tunnel_1g.sh [upload]=upload_expect.sh [idle]=idle_connections.sh [mitm]=mitm.sh [flows]=flows.sh [capture]=capture.sh)
+all=(get tunnel upload idle mitm flows capture)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for name in "${selected[@]}"; do
-    [ -n "${script_of[$name]:-}" ] || bench_die "unknown benchmark '$name' (get, tunnel, upload, idle, mitm, flows)"
+    [ -n "${script_of[$name]:-}" ] || bench_die "unknown benchmark '$name' (get, tunnel, upload, idle, mitm, flows, capture)"
 done
 
 # --- dependencies and build -------------------------------------------------------------------
@@ -161,6 +161,12 @@ table=$BENCH_TMP/table.md
         echo "| … first − second, ms (median): the mint | $(val mitm.mint.direct.cold_minus_cached_ms) | $(val mitm.mint.proxy.cold_minus_cached_ms) | | < 2 ms | $(verdict "${R[mitm.mint.proxy.cold_minus_cached_ms]:-0} < 2 && ${R[mitm.mint.proxy.errors]:-1} == 0" mitm.mint.proxy.cold_minus_cached_ms) |"
         echo "| mitm: $mitm_upload_mib MiB HTTPS upload, Expect: 100-continue: total s (median) | $(val mitm.upload.direct.seconds) | $(val mitm.upload.proxy.seconds) | $(pct mitm.upload.direct.seconds mitm.upload.proxy.seconds) | ≤ 150 % of direct | $(verdict "${R[mitm.upload.proxy.seconds]:-0} <= 1.5 * ${R[mitm.upload.direct.seconds]:-0}" mitm.upload.direct.seconds mitm.upload.proxy.seconds) |"
         echo "| … MiB/s; mproxy CPU-s per GiB | $(val mitm.upload.direct.mib_s) | $(val mitm.upload.proxy.mib_s); $(val mitm.upload.proxy.cpu_s_per_gib) | | | |"
+    fi
+    if [[ " ${selected[*]} " == *" capture "* ]]; then
+        echo "| **capture**: 1 KiB GET over HTTPS through mitm, 50 conns: requests/s, headers kept (direct column: capture off)$(failed capture) | $(val capture.off.rps) | $(val capture.headers.rps) | $(pct capture.off.rps capture.headers.rps) | | |"
+        echo "| … mproxy CPU-s per 10,000 requests, headers kept vs off | $(val capture.off.cpu_s_per_10k) | $(val capture.headers.cpu_s_per_10k) | $(pct capture.off.cpu_s_per_10k capture.headers.cpu_s_per_10k) | ≤ 120 % of off | $(verdict "${R[capture.headers.cpu_s_per_10k]:-0} <= 1.2 * ${R[capture.off.cpu_s_per_10k]:-0}" capture.headers.cpu_s_per_10k) |"
+        echo "| … requests/s, headers and 1 KiB bodies kept vs off | $(val capture.off.rps) | $(val capture.bodies.rps) | $(pct capture.off.rps capture.bodies.rps) | ≥ 85 % of off | $(verdict "${R[capture.bodies.rps]:-0} >= 0.85 * ${R[capture.off.rps]:-0}" capture.bodies.rps) |"
+        echo "| … mproxy CPU-s per 10,000 requests, headers and bodies vs off | $(val capture.off.cpu_s_per_10k) | $(val capture.bodies.cpu_s_per_10k) | $(pct capture.off.cpu_s_per_10k capture.bodies.cpu_s_per_10k) | ≤ 140 % of off | $(verdict "${R[capture.bodies.cpu_s_per_10k]:-0} <= 1.4 * ${R[capture.off.cpu_s_per_10k]:-0}" capture.bodies.cpu_s_per_10k) |"
     fi
     if [[ " ${selected[*]} " == *" flows "* ]]; then
         quota=${R[flows.proxy_cpu_percent]:-0}

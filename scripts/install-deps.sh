@@ -20,7 +20,7 @@ if [ "${MPROXY_TEST_DEPS:-0}" = 1 ]; then
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
 fi
-if [ "${MPROXY_BENCH_DEPS:-0}" = 1 ]; then packages+=(nginx-light wrk util-linux procps); fi
+if [ "${MPROXY_BENCH_DEPS:-0}" = 1 ]; then packages+=(nginx-light wrk util-linux procps sqlite3); fi
 
 missing=()
 for p in "${packages[@]}"; do

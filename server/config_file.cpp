@@ -147,6 +147,8 @@ std::vector<std::string> config_arguments(const v1::ServerConfig& c) {
     number("--metrics-connection-series-limit", metrics.has_connection_series_limit(),
            metrics.connection_series_limit());
     const auto& capture = c.capture();
+    if (capture.has_enabled())
+        args.insert(args.end(), {"--capture", capture.enabled() ? "true" : "false"});
     if (capture.has_headers())
         args.insert(args.end(), {"--capture-headers", capture.headers() ? "true" : "false"});
     number("--capture-body-bytes", capture.has_body_bytes(), capture.body_bytes());

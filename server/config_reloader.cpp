@@ -130,6 +130,7 @@ void ConfigReloader::apply_restart_only_changes(const ServerOptions& next) const
     report_if_changed("upstream_insecure", a.proxy.upstream_insecure, next.proxy.upstream_insecure);
     report_if_changed("leaf_cache_size", a.proxy.leaf_cache_size, next.proxy.leaf_cache_size);
     report_if_changed("flow_log_size", a.proxy.flow_log_size, next.proxy.flow_log_size);
+    report_if_changed("capture.enabled", a.proxy.capture.enabled, next.proxy.capture.enabled);
     report_if_changed("capture.headers", a.proxy.capture.headers, next.proxy.capture.headers);
     report_if_changed("capture.body_bytes", a.proxy.capture.response_body_bytes,
                       next.proxy.capture.response_body_bytes);

@@ -104,6 +104,10 @@ void add_flags(CLI::App& app, ServerOptions& options, RawFlags& raw) {
            "Most per-connection series in one scrape (4 per connection); the oldest are left out")
         ->check(CLI::Range(std::size_t{4}, std::size_t{10'000'000}))
         ->capture_default_str();
+    app.add_option("--capture", p.capture.enabled,
+                   "Keep intercepted exchanges (plain, http, mitm) in <state-dir>/captures.db; "
+                   "false keeps only those a rule's capture policy asks for: true or false")
+        ->capture_default_str();
     app.add_option("--capture-headers", p.capture.headers,
                    "Keep the fields of intercepted exchanges (plain, http, mitm), not just their "
                    "lines and sizes: true or false")

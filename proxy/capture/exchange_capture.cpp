@@ -17,6 +17,14 @@ std::string_view content_type_of(const HeaderFields& fields) {
     return value ? std::string_view(*value) : std::string_view{};
 }
 
+// The head's line always; its fields when the policy keeps them.
+void copy_head(ResponseHead& to, const ResponseHead& from, bool with_fields) {
+    to.version_minor = from.version_minor;
+    to.status = from.status;
+    to.reason = from.reason;
+    if (with_fields) to.fields = from.fields;
+}
+
 // A trailer section is field lines like a head's: parsed by putting a status line before them.
 HeaderFields parse_trailers(const std::string& lines) {
     if (lines.empty()) return {};
@@ -46,22 +54,19 @@ void ExchangeCapture::request_sent(const RequestHead& head) {
 }
 
 void ExchangeCapture::interim_received(const ResponseHead& head) {
-    auto& interim = exchange_->interim.emplace_back();
-    interim.version_minor = head.version_minor;
-    interim.status = head.status;
-    interim.reason = head.reason;
-    if (policy_.headers) interim.fields = head.fields;
+    copy_head(exchange_->interim.emplace_back(), head, policy_.headers);
 }
 
 void ExchangeCapture::final_received(const ResponseHead& head) {
-    auto& response = exchange_->response;
-    response.version_minor = head.version_minor;
-    response.status = head.status;
-    response.reason = head.reason;
-    if (policy_.headers) response.fields = head.fields;
+    copy_head(exchange_->response, head, policy_.headers);
     if (policy_.response_body_bytes > 0 &&
         keeps_body_of_type(policy_, content_type_of(head.fields)))
         response_tap_.set_cap(policy_.response_body_bytes);
+}
+
+void ExchangeCapture::reset_attempt() {
+    exchange_->interim.clear();
+    request_written_ = std::chrono::steady_clock::duration(-1);
 }
 
 void ExchangeCapture::request_body_relayed(std::uint64_t payload_bytes) {
@@ -104,12 +109,11 @@ std::unique_ptr<CapturedExchange> ExchangeCapture::finish(const ExchangeOutcome&
     const auto total = micros(outcome.duration);
     const bool answered = outcome.time_to_first_byte.count() > 0;
     const auto first_byte = answered ? micros(outcome.time_to_first_byte) : total;
-    if (request_written_.count() >= 0) {
-        t.send_us = micros(request_written_);
-        t.wait_us = answered ? std::max<std::int64_t>(0, first_byte - t.send_us) : -1;
-        t.receive_us =
-            answered ? std::max<std::int64_t>(0, total - std::max(first_byte, t.send_us)) : -1;
-    }
+    // A request cut short by an early answer was being sent until that answer's first byte.
+    const auto sent = request_written_.count() >= 0 ? micros(request_written_) : first_byte;
+    t.send_us = sent;
+    t.wait_us = answered ? std::max<std::int64_t>(0, first_byte - sent) : -1;
+    t.receive_us = answered ? std::max<std::int64_t>(0, total - std::max(first_byte, sent)) : -1;
     redact();
     return std::move(exchange_);
 }

@@ -34,6 +34,9 @@ class ExchangeCapture {
     // When the last request byte reached the origin, since the exchange began.
     void request_written(std::chrono::steady_clock::duration after) { request_written_ = after; }
 
+    // The exchange is sent again on a fresh connection: what the failed attempt saw is dropped.
+    void reset_attempt();
+
     // The exchange as it ended, redacted, its timings worked out; the capture is spent.
     std::unique_ptr<CapturedExchange> finish(const ExchangeOutcome& outcome);
     // An exchange mproxy answered without an origin (it could not be reached, say).

@@ -332,6 +332,7 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
     const auto& config = worker_.config();
     const ExchangeLimits limits{config.idle_timeout, max_response_head_bytes};
     auto capture = start_capture(origin);
+    const auto mode_before = flow_.mode();
     for (int attempt = 0;; ++attempt) {
         if (auto failure = co_await obtain_upstream(target)) {
             ExchangeLog::connect_failed(record_->id(), forwarded.head, origin, failure->reason);
@@ -359,8 +360,11 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
         upstream_busy_ = false;
         if (outcome.retry_on_fresh_connection && attempt == 0) {
             upstream_.reset();
+            if (capture) capture->reset_attempt();
             continue;
         }
+        // A refused upgrade leaves the connection what it was (and captured as such).
+        if (forwarded.websocket && !outcome.upgraded) set_mode(mode_before);
         if (capture) worker_.captures()->submit(capture->finish(outcome));
         ConnectionCounters::add(record_->counters().exchanges, 1);
         ExchangeLog::exchange_done(record_->id(), forwarded.head, origin, outcome);

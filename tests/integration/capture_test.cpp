@@ -188,6 +188,21 @@ TEST_F(CaptureTest, ARulesOwnPolicyReplacesTheDefault) {
     for (const auto& listed : store().list({})) EXPECT_NE(listed.request.target, "/say/not-kept");
 }
 
+TEST_F(CaptureTest, AnEarlyAnswerHasItsPhasesTimed) {
+    CurlTransfer post;
+    post.url(origin.url("/reject-413"));
+    post.via_proxy(proxy_port());
+    post.upload(8 << 20, UploadFraming::content_length);
+    post.perform();  // curl may see the connection end under its upload: the 413 is what counts
+    const auto exchange = captured("/reject-413");
+    ASSERT_TRUE(exchange);
+    EXPECT_EQ(exchange->response.status, 413u);
+    EXPECT_LT(exchange->request_body.length, 8u << 20) << "the origin answered before the end";
+    EXPECT_GE(exchange->timings.send_us, 0);
+    EXPECT_EQ(exchange->timings.wait_us, 0) << "answered while the request was still being sent";
+    EXPECT_GE(exchange->timings.receive_us, 0);
+}
+
 TEST_F(CaptureTest, AnUnreachableOriginIsKeptAsMproxysOwnAnswer) {
     CurlTransfer get;
     get.url("http://127.0.0.1:9/nothing-here");
