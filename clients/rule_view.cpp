@@ -48,6 +48,17 @@ std::string action_summary(v1::Action action, std::uint32_t reject_status,
             " (expect: " +
             v1::ExpectPolicy_Name(options.expect()).substr(std::string("EXPECT_POLICY_").size()) +
             ")";
+    if (options.has_capture()) {
+        const auto& capture = options.capture();
+        if (capture.has_enabled() && !capture.enabled())
+            out += " (capture: off)";
+        else
+            out +=
+                " (capture: " +
+                std::string(capture.has_headers() && !capture.headers() ? "no fields" : "fields") +
+                ", bodies " + std::to_string(capture.request_body_bytes()) + "/" +
+                std::to_string(capture.response_body_bytes()) + " B)";
+    }
     return out;
 }
 

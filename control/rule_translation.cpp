@@ -1,5 +1,9 @@
 #include "control/rule_translation.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
 #include "control/enum_translation.hpp"
 
 namespace mproxy::control {
@@ -75,14 +79,100 @@ std::variant<proxy::Rule, FieldError> rule_from_proto(const v1::Rule& in) {
                           "unknown expect policy " + std::to_string(in.options().expect())};
     rule.options.expect = *expect;
     rule.options.upstream_insecure = in.options().upstream_insecure();
+    if (in.options().has_capture()) {
+        auto capture = capture_from_proto(in.options().capture());
+        if (auto* error = std::get_if<FieldError>(&capture)) {
+            error->field = "options.capture." + error->field;
+            return *error;
+        }
+        rule.options.capture = std::get<proxy::CapturePolicy>(capture);
+    }
     rule.version = in.version();
     return rule;
+}
+
+namespace {
+constexpr std::uint64_t max_capture_body_bytes = std::uint64_t{1} << 32;
+
+// A media type or a whole type ("text/"): a token, one slash, no parameters.
+bool is_media_type_pattern(const std::string& text) {
+    const auto slash = text.find('/');
+    if (slash == 0 || slash == std::string::npos || text.find('/', slash + 1) != std::string::npos)
+        return false;
+    return std::all_of(text.begin(), text.end(), [](unsigned char c) {
+        return std::isalnum(c) ||
+               std::string_view("/!#$&^_.+-").find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
+
+bool is_field_name(const std::string& text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+        return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                      std::string_view::npos;
+    });
+}
+
+std::optional<FieldError> check_media_types(
+    const google::protobuf::RepeatedPtrField<std::string>& in, const char* field,
+    std::vector<std::string>& out) {
+    for (int i = 0; i < in.size(); ++i) {
+        if (!is_media_type_pattern(in[i]))
+            return FieldError{
+                std::string(field) + "[" + std::to_string(i) + "]",
+                "'" + in[i] + "' is not a media type (type/subtype, or type/ for all)"};
+        out.push_back(in[i]);
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+std::variant<proxy::CapturePolicy, FieldError> capture_from_proto(const v1::CapturePolicy& in) {
+    proxy::CapturePolicy policy;
+    policy.enabled = !in.has_enabled() || in.enabled();
+    policy.headers = !in.has_headers() || in.headers();
+    if (in.request_body_bytes() > max_capture_body_bytes)
+        return FieldError{"request_body_bytes", "at most 4294967296 (4 GiB)"};
+    if (in.response_body_bytes() > max_capture_body_bytes)
+        return FieldError{"response_body_bytes", "at most 4294967296 (4 GiB)"};
+    policy.request_body_bytes = in.request_body_bytes();
+    policy.response_body_bytes = in.response_body_bytes();
+    if (auto error = check_media_types(in.body_content_types(), "body_content_types",
+                                       policy.body_content_types))
+        return *error;
+    if (auto error = check_media_types(in.skip_body_content_types(), "skip_body_content_types",
+                                       policy.skip_body_content_types))
+        return *error;
+    if (in.has_redact()) {
+        std::vector<std::string> names;
+        for (int i = 0; i < in.redact().names_size(); ++i) {
+            const auto& name = in.redact().names(i);
+            if (!is_field_name(name))
+                return FieldError{"redact.names[" + std::to_string(i) + "]",
+                                  "'" + name + "' is not a header field name"};
+            names.push_back(name);
+        }
+        policy.redact_fields = std::move(names);
+    }
+    return policy;
+}
+
+v1::CapturePolicy capture_to_proto(const proxy::CapturePolicy& policy) {
+    v1::CapturePolicy out;
+    out.set_enabled(policy.enabled);
+    out.set_headers(policy.headers);
+    out.set_request_body_bytes(policy.request_body_bytes);
+    out.set_response_body_bytes(policy.response_body_bytes);
+    assign(out.mutable_body_content_types(), policy.body_content_types);
+    assign(out.mutable_skip_body_content_types(), policy.skip_body_content_types);
+    if (policy.redact_fields) assign(out.mutable_redact()->mutable_names(), *policy.redact_fields);
+    return out;
 }
 
 v1::RuleOptions options_to_proto(const proxy::RuleOptions& options) {
     v1::RuleOptions out;
     out.set_upstream_insecure(options.upstream_insecure);
     out.set_expect(to_proto(options.expect));
+    if (options.capture) *out.mutable_capture() = capture_to_proto(*options.capture);
     return out;
 }
 

@@ -27,6 +27,9 @@ std::variant<proxy::Rule, FieldError> rule_from_proto(const v1::Rule& rule);
 v1::Rule rule_to_proto(const proxy::Rule& rule, std::size_t order);
 
 v1::RuleOptions options_to_proto(const proxy::RuleOptions& options);
+// A rule's capture block; a FieldError names the field within it.
+std::variant<proxy::CapturePolicy, FieldError> capture_from_proto(const v1::CapturePolicy& in);
+v1::CapturePolicy capture_to_proto(const proxy::CapturePolicy& policy);
 
 // "rule.<field>: <message>" for one rule, "rules[<i>].<field>: <message>" for a list.
 std::string describe_rule_error(const FieldError& error);

@@ -163,6 +163,8 @@ class RulesService final : public v1::RulesService::CallbackService {
                 response->set_reject_message(decision.reject_message);
             }
             *response->mutable_options() = options_to_proto(decision.options);
+            *response->mutable_capture() = capture_to_proto(
+                decision.options.capture ? *decision.options.capture : ctx_.proxy.config().capture);
             response->set_reason(decision.reason);
             for (const auto& step : explanation.trace) {
                 auto* trace = response->add_trace();

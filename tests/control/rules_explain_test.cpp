@@ -35,6 +35,38 @@ TEST_F(RulesServiceTest, ExplainDecisionValidatesItsArguments) {
     EXPECT_EQ(explain("example.com", 443, "::1").rule_id(), "");
 }
 
+TEST_F(RulesServiceTest, ACapturePolicyIsKeptListedAndExplained) {
+    auto rule = host_rule("keep-json", "api.example.com", v1::ACTION_MITM);
+    auto* capture = rule.mutable_options()->mutable_capture();
+    capture->set_response_body_bytes(65536);
+    capture->add_body_content_types("application/json");
+    capture->mutable_redact()->add_names("X-Api-Key");
+    ASSERT_TRUE(create(rule).ok());
+
+    const auto listed = list_rules();
+    ASSERT_EQ(listed.rules_size(), 1);
+    const auto& kept = listed.rules(0).options().capture();
+    EXPECT_TRUE(kept.enabled()) << "absent means on";
+    EXPECT_TRUE(kept.headers());
+    EXPECT_EQ(kept.response_body_bytes(), 65536u);
+    EXPECT_EQ(kept.request_body_bytes(), 0u);
+    ASSERT_EQ(kept.body_content_types_size(), 1);
+    ASSERT_EQ(kept.redact().names_size(), 1);
+    EXPECT_EQ(kept.redact().names(0), "X-Api-Key");
+
+    const auto covered = explain("api.example.com", 443);
+    EXPECT_EQ(covered.rule_id(), "keep-json");
+    EXPECT_EQ(covered.capture().response_body_bytes(), 65536u);
+    // No rule: the server's default policy is what is in force.
+    const auto other = explain("other.example.com", 443);
+    EXPECT_EQ(other.rule_id(), "");
+    EXPECT_FALSE(other.options().has_capture());
+    EXPECT_TRUE(other.capture().enabled());
+    EXPECT_TRUE(other.capture().headers());
+    EXPECT_EQ(other.capture().response_body_bytes(), 0u);
+    EXPECT_FALSE(other.capture().has_redact()) << "the default list, not a list of its own";
+}
+
 // The table: what ExplainDecision says for a target, then what a real CONNECT from 127.0.0.1 gets.
 TEST_F(RulesServiceTest, ExplainDecisionAgreesWithTheDataPlane) {
     TestOrigin tunnel_origin,

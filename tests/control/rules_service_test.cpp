@@ -162,6 +162,23 @@ TEST_F(RulesServiceTest, EveryValidationErrorNamesTheField) {
         {"unknown expect policy",
          [](v1::Rule& r) { r.mutable_options()->set_expect(static_cast<v1::ExpectPolicy>(9)); },
          "rule.options.expect: "},
+        {"capture body cap over 4 GiB",
+         [](v1::Rule& r) {
+             r.mutable_options()->mutable_capture()->set_response_body_bytes(uint64_t{1} << 33);
+         },
+         "rule.options.capture.response_body_bytes: "},
+        {"capture content type without a slash",
+         [](v1::Rule& r) {
+             auto* capture = r.mutable_options()->mutable_capture();
+             capture->add_body_content_types("text/");
+             capture->add_body_content_types("json");
+         },
+         "rule.options.capture.body_content_types[1]: "},
+        {"capture redacting a name with a colon",
+         [](v1::Rule& r) {
+             r.mutable_options()->mutable_capture()->mutable_redact()->add_names("X-Token:");
+         },
+         "rule.options.capture.redact.names[0]: "},
     };
     for (const auto& c : cases) {
         auto rule = host_rule("r", "example.com", v1::ACTION_TUNNEL);
