@@ -4,6 +4,7 @@
 #include <string>
 
 #include "control/metric_families.hpp"
+#include "proxy/capture/capture_store.hpp"
 #include "proxy/tls/tls_interception.hpp"
 
 #ifndef MPROXY_VERSION
@@ -26,6 +27,23 @@ std::string mode_name(std::size_t index) {
 double as_double(std::uint64_t value) {
     return static_cast<double>(value);
 }
+
+// Families of one unlabelled sample each.
+struct SingleSample {
+    const char* name;
+    const char* help;
+    double value;
+};
+enum class SampleKind { counter, gauge };
+void add_single_samples(std::vector<prometheus::MetricFamily>& out, SampleKind kind,
+                        std::initializer_list<SingleSample> samples) {
+    for (const auto& sample : samples) {
+        auto family = kind == SampleKind::counter ? counter_family(sample.name, sample.help)
+                                                  : gauge_family(sample.name, sample.help);
+        add_sample(family, {}, sample.value);
+        out.push_back(std::move(family));
+    }
+}
 }  // namespace
 
 ProxyCollector::ProxyCollector(proxy::ProxyServer& proxy,
@@ -40,6 +58,7 @@ std::vector<prometheus::MetricFamily> ProxyCollector::Collect() const {
     collect_connections(out);
     collect_exchanges(out);
     collect_interception(out);
+    collect_capture(out);
     collect_control(out);
     return out;
 }
@@ -149,22 +168,19 @@ void ProxyCollector::collect_exchanges(std::vector<prometheus::MetricFamily>& ou
 
 void ProxyCollector::collect_interception(std::vector<prometheus::MetricFamily>& out) const {
     const auto stats = proxy_.interception().minter().stats();
-    const std::pair<const char*, std::pair<const char*, std::uint64_t>> counters[] = {
-        {"mproxy_leaf_certificates_minted_total",
-         {"Leaf certificates minted from the CA.", stats.mints}},
-        {"mproxy_leaf_mint_failures_total",
-         {"Leaf certificates that could not be minted.", stats.mint_failures}},
-        {"mproxy_leaf_cache_hits_total", {"Leaf certificates served from the cache.", stats.hits}},
-        {"mproxy_leaf_cache_misses_total",
-         {"Leaf certificates not in the cache when asked for.", stats.misses}},
-        {"mproxy_leaf_cache_evictions_total",
-         {"Leaf certificates dropped to keep the cache within its capacity.", stats.evictions}},
-    };
-    for (const auto& [name, help_and_value] : counters) {
-        auto family = counter_family(name, help_and_value.first);
-        add_sample(family, {}, as_double(help_and_value.second));
-        out.push_back(std::move(family));
-    }
+    add_single_samples(
+        out, SampleKind::counter,
+        {{"mproxy_leaf_certificates_minted_total", "Leaf certificates minted from the CA.",
+          as_double(stats.mints)},
+         {"mproxy_leaf_mint_failures_total", "Leaf certificates that could not be minted.",
+          as_double(stats.mint_failures)},
+         {"mproxy_leaf_cache_hits_total", "Leaf certificates served from the cache.",
+          as_double(stats.hits)},
+         {"mproxy_leaf_cache_misses_total", "Leaf certificates not in the cache when asked for.",
+          as_double(stats.misses)},
+         {"mproxy_leaf_cache_evictions_total",
+          "Leaf certificates dropped to keep the cache within its capacity.",
+          as_double(stats.evictions)}});
     auto entries = gauge_family("mproxy_leaf_cache_entries", "Leaf certificates in the cache now.");
     add_sample(entries, {}, as_double(stats.entries));
     out.push_back(std::move(entries));
@@ -176,6 +192,40 @@ void ProxyCollector::collect_interception(std::vector<prometheus::MetricFamily>&
         histogram_family("mproxy_leaf_mint_duration_seconds", "Time to mint one leaf certificate.");
     add_histogram(mint_duration, {}, stats.mint_durations);
     out.push_back(std::move(mint_duration));
+}
+
+void ProxyCollector::collect_capture(std::vector<prometheus::MetricFamily>& out) const {
+    const auto* store = proxy_.captures();
+    if (!store) return;  // no state directory: nothing is kept, no series say otherwise
+    const auto stats = store->stats();
+    add_single_samples(
+        out, SampleKind::counter,
+        {{"mproxy_captures_stored_total", "Intercepted exchanges committed to the capture store.",
+          as_double(stats.stored)},
+         {"mproxy_capture_bodies_truncated_total", "Captured bodies kept only up to their cap.",
+          as_double(stats.truncated_bodies)},
+         {"mproxy_captures_evicted_total",
+          "Captured exchanges removed for the store's byte budget or maximum age.",
+          as_double(stats.evicted)}});
+    auto dropped = counter_family(
+        "mproxy_captures_dropped_total",
+        "Captured exchanges not kept, by reason: queue_full (the writer was behind), disk_full, "
+        "write_error. The traffic itself is never held back.");
+    add_sample(dropped, {{"reason", "queue_full"}}, as_double(stats.dropped_queue_full));
+    add_sample(dropped, {{"reason", "disk_full"}}, as_double(stats.dropped_disk_full));
+    add_sample(dropped, {{"reason", "write_error"}}, as_double(stats.dropped_write_error));
+    out.push_back(std::move(dropped));
+    add_single_samples(
+        out, SampleKind::gauge,
+        {{"mproxy_capture_store_bytes", "What the kept exchanges count against the store's budget.",
+          as_double(stats.bytes)},
+         {"mproxy_capture_queue", "Captured exchanges waiting for the store's writer.",
+          as_double(stats.queued)},
+         {"mproxy_capture_writer_lag_seconds", "How long the oldest waiting capture has waited.",
+          stats.writer_lag_seconds},
+         {"mproxy_capture_disk_full",
+          "1 while capturing is stopped because the disk refused the last write.",
+          stats.disk_full ? 1.0 : 0.0}});
 }
 
 void ProxyCollector::collect_control(std::vector<prometheus::MetricFamily>& out) const {

@@ -23,6 +23,7 @@ class ProxyCollector final : public prometheus::Collectable {
     void collect_connections(std::vector<prometheus::MetricFamily>& out) const;
     void collect_exchanges(std::vector<prometheus::MetricFamily>& out) const;
     void collect_interception(std::vector<prometheus::MetricFamily>& out) const;
+    void collect_capture(std::vector<prometheus::MetricFamily>& out) const;
     void collect_control(std::vector<prometheus::MetricFamily>& out) const;
 
     proxy::ProxyServer& proxy_;

@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-
 #include "proxy/rules/rule_set.hpp"
 #include "tests/control/metrics_exposure.hpp"
 #include "tests/support/curl_transfer.hpp"
 #include "tests/support/mitm_fixture.hpp"
+#include "tests/support/temporary_directory.hpp"
 #include "tests/support/unreachable_origins.hpp"
 
 namespace mproxy::test {
@@ -222,6 +222,45 @@ TEST_F(InterceptionMetricsTest, MintsCacheHitsAndHandshakesAreCounted) {
     EXPECT_GE(*scrape.value("mproxy_tls_handshakes_total", {{"side", "upstream"}}), 2.0);
     EXPECT_EQ(scrape.value("mproxy_tls_handshake_failures_total", {{"side", "upstream"}}), 0.0);
     EXPECT_EQ(scrape.value("mproxy_connections_opened_total", {{"mode", "mitm"}}), 3.0);
+}
+
+}  // namespace
+}  // namespace mproxy::test
+
+namespace mproxy::test {
+namespace {
+
+// With a state directory the capture store is open and described; a body over its cap is counted.
+class CaptureMetricsTest : public ProxyFixture {
+  protected:
+    proxy::ProxyConfig config() override {
+        auto c = default_config();
+        c.state_dir = state.path().string();
+        c.capture.response_body_bytes = 10;
+        return c;
+    }
+    TemporaryDirectory state{"mproxy-capture-metrics"};
+};
+
+TEST_F(CaptureMetricsTest, TheStoreIsDescribed) {
+    MetricsExposure metrics(proxy());
+    const auto before = metrics.scrape();
+    EXPECT_EQ(before.value("mproxy_captures_stored_total"), 0.0) << before.text();
+    CurlTransfer get;
+    get.url(origin.url("/bytes/100"));
+    route(get, ClientRoute::absolute_form);
+    ASSERT_EQ(get.perform(), CURLE_OK) << get.error_text();
+    const auto scrape = metrics.scrape_until(
+        [](const MetricsScrape& s) { return s.value("mproxy_captures_stored_total") == 1.0; });
+    EXPECT_EQ(scrape.value("mproxy_captures_stored_total"), 1.0) << scrape.text();
+    EXPECT_EQ(scrape.value("mproxy_capture_bodies_truncated_total"), 1.0);
+    EXPECT_EQ(scrape.value("mproxy_captures_dropped_total", {{"reason", "queue_full"}}), 0.0);
+    EXPECT_GT(*scrape.value("mproxy_capture_store_bytes"), 100.0);
+    EXPECT_EQ(scrape.value("mproxy_capture_disk_full"), 0.0);
+}
+
+TEST_F(MetricsTotalsTest, WithoutAStateDirectoryNoCaptureSeriesAreShown) {
+    EXPECT_FALSE(metrics->scrape().value("mproxy_captures_stored_total").has_value());
 }
 
 }  // namespace
