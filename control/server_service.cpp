@@ -9,6 +9,7 @@
 #include "control/services.hpp"
 #include "control/unary_call.hpp"
 #include "mproxy/v1/server.grpc.pb.h"
+#include "proxy/capture/capture_store.hpp"
 
 #ifndef MPROXY_VERSION
 #define MPROXY_VERSION "unknown"
@@ -84,6 +85,18 @@ public:
             response->set_log_id(ctx_.log_id);
             response->set_default_action(std::string(proxy::to_string(ctx_.rules.default_action())));
             response->set_threads(ctx_.proxy.config().threads);
+            if (const auto* store = ctx_.proxy.captures()) {
+                const auto stats = store->stats();
+                auto& capture = *response->mutable_capture();
+                capture.set_file(store->file().string());
+                capture.set_stored(stats.stored);
+                capture.set_dropped(stats.dropped_queue_full + stats.dropped_disk_full +
+                                    stats.dropped_write_error);
+                capture.set_bytes(stats.bytes);
+                capture.set_max_bytes(ctx_.proxy.config().capture_max_bytes);
+                capture.set_disk_full(stats.disk_full);
+                capture.set_newest_flow_id(store->newest_id());
+            }
             return grpc::Status::OK;
         });
     }

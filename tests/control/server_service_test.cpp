@@ -60,6 +60,13 @@ TEST_F(ServerServiceTest, DescribesTheRunningServer) {
     EXPECT_EQ(totals.connections_live(), 0u);
     EXPECT_EQ(totals.client_rx_bytes(), 0u);
     EXPECT_EQ(totals.rules(), 0u);
+
+    // The fixture's state directory holds a capture store, empty so far.
+    ASSERT_TRUE(got.has_capture());
+    EXPECT_EQ(got.capture().file(), (state_dir() / "captures.db").string());
+    EXPECT_EQ(got.capture().stored(), 0u);
+    EXPECT_EQ(got.capture().max_bytes(), proxy().config().capture_max_bytes);
+    EXPECT_FALSE(got.capture().disk_full());
 }
 
 TEST_F(ServerServiceTest, TotalsFollowTrafficAndRules) {
@@ -90,6 +97,14 @@ TEST_F(ServerServiceTest, TotalsFollowTrafficAndRules) {
     EXPECT_GE(totals.client_tx_bytes(), before.client_tx_bytes() + 100'000);
     EXPECT_GT(totals.client_rx_bytes(), before.client_rx_bytes());
     EXPECT_GT(totals.flow_events(), before.flow_events()) << "the exchanges published no flow event";
+    // Both exchanges were plain proxy requests: kept in the capture store.
+    v1::ServerInfo with_captures;
+    ASSERT_TRUE(eventually([&] {
+        with_captures = info();
+        return with_captures.capture().stored() == 2;
+    })) << with_captures.capture().DebugString();
+    EXPECT_GT(with_captures.capture().bytes(), 0u);
+    EXPECT_GT(with_captures.capture().newest_flow_id(), 0u);
 
     proxy::Rule rule;
     rule.id = "intercept-example";
