@@ -71,7 +71,11 @@ TEST_F(TrafficServiceTest, SinceStartCountsLiveAndClosedConnectionsByTargetAndCl
         const auto* small = find(response.since_start().by_target(), other.authority());
         return big && small && big->upstream_rx_bytes() == origin.bytes_written() &&
                big->upstream_tx_bytes() == origin.bytes_read() && small->upstream_rx_bytes() == other.bytes_written() &&
-               small->upstream_tx_bytes() == other.bytes_read();
+               small->upstream_tx_bytes() == other.bytes_read() &&
+               // A write to the client is counted when it completes, which may be after curl
+               // has read it: wait for both bodies' bytes too.
+               response.since_start().by_client_size() == 1 &&
+               response.since_start().by_client(0).client_tx_bytes() >= 350'000u;
     })) << response.DebugString();
 
     const auto& since_start = response.since_start();
