@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WI
 // A row's bookkeeping beyond its columns' bytes: the row header, the index entries, page slack.
 constexpr std::uint64_t row_overhead = 64;
 constexpr auto batch_wait = std::chrono::milliseconds(20);  // lets a batch fill before a commit
+constexpr std::size_t batch_size = 256;  // committed at once without waiting for batch_wait
 
 std::int64_t micros_since_epoch(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -296,6 +297,7 @@ bool CaptureStore::submit(std::unique_ptr<CapturedExchange> exchange) {
                               exchange->response_body.bytes.size() +
                               64 * exchange->request.fields.all().size() +
                               64 * exchange->response.fields.all().size();
+    bool wake = false;
     {
         std::lock_guard lock(mutex_);
         if (queued_bytes_ + bytes > config_.max_queued_bytes || stopping_) {
@@ -305,8 +307,12 @@ bool CaptureStore::submit(std::unique_ptr<CapturedExchange> exchange) {
         queued_bytes_ += bytes;
         ++submitted_;
         queue_.push_back({std::move(exchange), bytes, std::chrono::steady_clock::now()});
+        // The writer waits for a first capture, then for a full batch (or its batch wait): only
+        // those two moments need it woken. A wake per capture cost the I/O thread a futex call
+        // and, on a shared core, a context switch each.
+        wake = queue_.size() == 1 || queue_.size() == batch_size;
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
     return true;
 }
 
@@ -325,9 +331,10 @@ void CaptureStore::write_loop() {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) return;
-            if (!stopping_ && queue_.size() < 256) {
+            if (!stopping_ && queue_.size() < batch_size) {
                 // A moment for more to arrive: one commit (one fsync of the WAL) serves them all.
-                wake_.wait_for(lock, batch_wait, [&] { return stopping_ || queue_.size() >= 256; });
+                wake_.wait_for(lock, batch_wait,
+                               [&] { return stopping_ || queue_.size() >= batch_size; });
             }
             batch.clear();
             while (!queue_.empty()) {
