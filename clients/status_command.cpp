@@ -24,6 +24,14 @@ std::string listeners(const v1::ServerInfo& info) {
     return out;
 }
 
+// Exchanges kept in the capture store, "full disk" while it cannot write, "-" without a store.
+std::string captured(const v1::ServerInfo& info) {
+    if (!info.has_capture()) return "-";
+    auto out = std::to_string(info.capture().stored());
+    if (info.capture().disk_full()) out += " (disk full)";
+    return out;
+}
+
 int status(const CommandContext& context) {
     const auto fleet = context.fleet();
     const auto answers = ask_each<Status>(fleet, [](const ControlChannel& replica) {
@@ -35,7 +43,7 @@ int status(const CommandContext& context) {
     });
     Printer printer(context.format(), fleet.tagged,
                     {"VERSION", "HEALTH", "UPTIME", "LIVE", "CONNECTIONS", "EXCHANGES", "CLIENT RX",
-                     "CLIENT TX", "RULES", "FLOW EVENTS", "LISTENERS"});
+                     "CLIENT TX", "RULES", "FLOW EVENTS", "CAPTURED", "LISTENERS"});
     for (const auto& answer : answers) {
         if (!answer.result) continue;
         const auto& info = answer.result->info;
@@ -46,7 +54,7 @@ int status(const CommandContext& context) {
                      std::to_string(t.connections_live()), std::to_string(t.connections_opened()),
                      std::to_string(t.exchanges()), human_bytes(t.client_rx_bytes()),
                      human_bytes(t.client_tx_bytes()), std::to_string(t.rules()),
-                     std::to_string(t.flow_events()), listeners(info)},
+                     std::to_string(t.flow_events()), captured(info), listeners(info)},
                     {{"health", answer.result->health}});
     }
     printer.finish();

@@ -148,9 +148,11 @@ TEST_F(MproxyctlOperations, StatusShowsTheServerTotalsAndHealth) {
     EXPECT_EQ(field(status[0], "health"), "SERVING");
     EXPECT_EQ(field(status[0], "totals.exchanges"), "1");
     EXPECT_FALSE(field(status[0], "logId").empty());
+    EXPECT_TRUE(field(status[0], "capture.file").ends_with("captures.db")) << json.out;
     const auto table = ctl({"status"});
     ASSERT_EQ(table.status, 0) << table.err;
     EXPECT_NE(table.out.find("SERVING"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("CAPTURED"), std::string::npos) << table.out;
     EXPECT_NE(table.out.find("control=" + server.control()), std::string::npos) << table.out;
     const auto yaml = ctl({"status", "-o", "yaml"});
     EXPECT_NE(yaml.out.find("health: SERVING"), std::string::npos) << yaml.out;
