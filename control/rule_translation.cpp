@@ -1,10 +1,9 @@
 #include "control/rule_translation.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <optional>
 
 #include "control/enum_translation.hpp"
+#include "proxy/http1/head_parser.hpp"
 
 namespace mproxy::control {
 
@@ -94,22 +93,12 @@ std::variant<proxy::Rule, FieldError> rule_from_proto(const v1::Rule& in) {
 namespace {
 constexpr std::uint64_t max_capture_body_bytes = std::uint64_t{1} << 32;
 
-// A media type or a whole type ("text/"): a token, one slash, no parameters.
-bool is_media_type_pattern(const std::string& text) {
+// A media type ("type/subtype", tokens both) or a whole type ("type/").
+bool is_media_type_pattern(std::string_view text) {
     const auto slash = text.find('/');
-    if (slash == 0 || slash == std::string::npos || text.find('/', slash + 1) != std::string::npos)
-        return false;
-    return std::all_of(text.begin(), text.end(), [](unsigned char c) {
-        return std::isalnum(c) ||
-               std::string_view("/!#$&^_.+-").find(static_cast<char>(c)) != std::string_view::npos;
-    });
-}
-
-bool is_field_name(const std::string& text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-        return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                      std::string_view::npos;
-    });
+    if (slash == std::string_view::npos) return false;
+    const auto subtype = text.substr(slash + 1);
+    return proxy::is_token(text.substr(0, slash)) && (subtype.empty() || proxy::is_token(subtype));
 }
 
 std::optional<FieldError> check_media_types(
@@ -146,7 +135,7 @@ std::variant<proxy::CapturePolicy, FieldError> capture_from_proto(const v1::Capt
         std::vector<std::string> names;
         for (int i = 0; i < in.redact().names_size(); ++i) {
             const auto& name = in.redact().names(i);
-            if (!is_field_name(name))
+            if (!proxy::is_token(name))
                 return FieldError{"redact.names[" + std::to_string(i) + "]",
                                   "'" + name + "' is not a header field name"};
             names.push_back(name);

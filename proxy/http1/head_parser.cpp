@@ -17,12 +17,16 @@ constexpr std::array<bool, 256> make_token_table() {
 }
 constexpr auto token_table = make_token_table();
 
+}  // namespace
+
 bool is_token(std::string_view s) {
     if (s.empty()) return false;
     for (unsigned char c : s)
         if (!token_table[c]) return false;
     return true;
 }
+
+namespace {
 
 // field-value characters: visible ASCII, obs-text, SP and HTAB. CR, LF and NUL never.
 bool is_field_value(std::string_view s) {

@@ -26,6 +26,9 @@ using ParseResult = std::variant<T, HttpFailure>;
 // arriving in pieces is scanned once.
 std::size_t find_head_end(std::string_view bytes, std::size_t& searched);
 
+// An RFC 9110 token (a method, a field name): one or more tchar.
+bool is_token(std::string_view text);
+
 // `head` is exactly one head, from the first byte to the empty line that ends it.
 ParseResult<RequestHead> parse_request_head(std::string_view head);
 ParseResult<ResponseHead> parse_response_head(std::string_view head);

@@ -57,6 +57,13 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
     if (tap && is_chunked) chunked.keep_trailers(&tap->trailer_lines());
     std::vector<ChunkedDecoder::Span> payload;  // dechunk, tap: the chunk data of what is buffered
     std::vector<asio::const_buffer> gathered;
+    // After the bytes went out: the payload among the `take` body bytes at the front of `buffered`
+    // (the decoder's spans when chunked) goes to the tap, until it is full.
+    const auto feed_tap = [&](std::string_view buffered, std::size_t take) {
+        if (!tap || tap->full()) return;
+        if (!is_chunked) return tap->take(buffered.substr(0, take));
+        for (const auto& span : payload) tap->take(buffered.substr(span.offset, span.length));
+    };
     const auto ended = [&]() -> BodyRelay& {
         result.payload_bytes = is_chunked ? chunked.payload_bytes() : result.bytes;
         return result;
@@ -105,9 +112,7 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
                 prefix.clear();
                 result.bytes += out_bytes;
             }
-            if (tap)
-                for (const auto& span : payload)
-                    tap->take(std::string_view(buffered.data() + span.offset, span.length));
+            feed_tap(buffered, take);
             source_buffer.consume(take);
             if (take > 0) touch(options);
         } else if (!prefix.empty() || take > 0) {
@@ -118,13 +123,7 @@ awaitable<BodyRelay> relay_body(ByteStream& source, beast::flat_buffer& source_b
                 co_return ended();
             }
             prefix.clear();
-            if (tap && !tap->full()) {
-                if (is_chunked)
-                    for (const auto& span : payload)
-                        tap->take(std::string_view(buffered.data() + span.offset, span.length));
-                else
-                    tap->take(std::string_view(buffered.data(), take));
-            }
+            feed_tap(buffered, take);
             source_buffer.consume(take);
             result.bytes += take;
             touch(options);
