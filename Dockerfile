@@ -25,6 +25,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
       libabsl20220623 \
+      libbrotli1 \
       libc-ares2 \
       libc6 \
       libcivetweb1 \
@@ -41,6 +42,7 @@ RUN apt-get update \
       libssl3 \
       libstdc++6 \
       libyaml-cpp0.7 \
+      libzstd1 \
       zlib1g \
  && rm -rf /var/lib/apt/lists/*
 

@@ -17,6 +17,11 @@ google::protobuf::Timestamp to_timestamp(std::chrono::system_clock::time_point t
         std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count());
 }
 
+std::chrono::system_clock::time_point from_timestamp(const google::protobuf::Timestamp& time) {
+    return std::chrono::system_clock::time_point(
+        std::chrono::microseconds(TimeUtil::TimestampToMicroseconds(time)));
+}
+
 google::protobuf::Duration to_duration(std::chrono::microseconds duration) {
     return TimeUtil::MicrosecondsToDuration(duration.count());
 }

@@ -16,6 +16,7 @@
 namespace mproxy::control {
 
 google::protobuf::Timestamp to_timestamp(std::chrono::system_clock::time_point time);
+std::chrono::system_clock::time_point from_timestamp(const google::protobuf::Timestamp& time);
 google::protobuf::Duration to_duration(std::chrono::microseconds duration);
 
 // Every field of `event`, its kind as the matching member of the `kind` oneof.

@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev libsqlite3-dev
+  zlib1g-dev libbrotli-dev libzstd-dev
 )
 if [ "${MPROXY_TEST_DEPS:-0}" = 1 ]; then packages+=(prometheus); fi
 # tests/deploy: kubectl renders the kustomize overlays, node and npm run the checks. A kubectl or a

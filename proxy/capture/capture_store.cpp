@@ -386,6 +386,22 @@ void CaptureStore::write_loop() {
     }
 }
 
+namespace {
+// Fills each body's `stored` (and its bytes, with `with_bytes`) from the bodies table.
+void read_bodies(sqlite3* db, CapturedExchange& exchange, bool with_bytes) {
+    Statement bodies(db, with_bytes ? "SELECT id % 2, data, length(data) FROM bodies WHERE id "
+                                      "BETWEEN ?1 * 2 AND ?1 * 2 + 1"
+                                    : "SELECT id % 2, NULL, length(data) FROM bodies WHERE id "
+                                      "BETWEEN ?1 * 2 AND ?1 * 2 + 1");
+    bodies.bind(1, static_cast<std::int64_t>(exchange.flow_id));
+    while (bodies.step() == SQLITE_ROW) {
+        auto& body = bodies.integer(0) == 0 ? exchange.request_body : exchange.response_body;
+        body.stored = static_cast<std::uint64_t>(bodies.integer(2));
+        if (with_bytes) body.bytes = bodies.text(1);
+    }
+}
+}  // namespace
+
 std::optional<CapturedExchange> CaptureStore::get(std::uint64_t flow_id, bool with_bodies) const {
     std::lock_guard lock(reader_mutex_);
     Statement row(reader_.get(),
@@ -393,14 +409,15 @@ std::optional<CapturedExchange> CaptureStore::get(std::uint64_t flow_id, bool wi
     row.bind(1, static_cast<std::int64_t>(flow_id));
     if (row.step() != SQLITE_ROW) return std::nullopt;
     auto exchange = read_row(row);
-    if (!exchange || !with_bodies) return exchange;
-    Statement bodies(reader_.get(),
-                     "SELECT id % 2, data FROM bodies WHERE id BETWEEN ?1 * 2 AND ?1 * 2 + 1");
-    bodies.bind(1, static_cast<std::int64_t>(flow_id));
-    while (bodies.step() == SQLITE_ROW)
-        (bodies.integer(0) == 0 ? exchange->request_body : exchange->response_body).bytes =
-            bodies.text(1);
+    if (exchange) read_bodies(reader_.get(), *exchange, with_bodies);
     return exchange;
+}
+
+std::string CaptureStore::body(std::uint64_t flow_id, bool response) const {
+    std::lock_guard lock(reader_mutex_);
+    Statement body(reader_.get(), "SELECT data FROM bodies WHERE id = ?1");
+    body.bind(1, static_cast<std::int64_t>(flow_id * 2 + (response ? 1 : 0)));
+    return body.step() == SQLITE_ROW ? body.text(0) : std::string();
 }
 
 std::vector<CapturedExchange> CaptureStore::list(
@@ -410,16 +427,18 @@ std::vector<CapturedExchange> CaptureStore::list(
     std::lock_guard lock(reader_mutex_);
     Statement rows(reader_.get(),
                    (std::string("SELECT ") + columns +
-                    " FROM exchanges WHERE id < ?1 AND started_us >= ?2 AND started_us < ?3 "
-                    "ORDER BY id DESC")
+                    " FROM exchanges WHERE id < ?1 AND id > ?4 AND started_us >= ?2 AND "
+                    "started_us < ?3 ORDER BY id " + (query.oldest_first ? "ASC" : "DESC"))
                        .c_str());
     rows.bind(1, query.before_id == 0 ? INT64_MAX : static_cast<std::int64_t>(query.before_id))
         .bind(2, query.since ? micros_since_epoch(*query.since) : INT64_MIN)
-        .bind(3, query.until ? micros_since_epoch(*query.until) : INT64_MAX);
+        .bind(3, query.until ? micros_since_epoch(*query.until) : INT64_MAX)
+        .bind(4, static_cast<std::int64_t>(query.after_id));
     while (out.size() < query.limit && rows.step() == SQLITE_ROW) {
         auto exchange = read_row(rows);
         if (exchange && (!keep || keep(*exchange))) out.push_back(std::move(*exchange));
     }
+    for (auto& exchange : out) read_bodies(reader_.get(), exchange, false);
     return out;
 }
 

@@ -35,6 +35,8 @@ struct CaptureStoreConfig {
 
 struct CaptureQuery {
     std::uint64_t before_id = 0;  // exchanges with a smaller flow id; 0: from the newest
+    std::uint64_t after_id = 0;   // with oldest_first: exchanges with a larger flow id
+    bool oldest_first = false;    // ascending flow ids (an export), else descending (a listing)
     std::optional<std::chrono::system_clock::time_point> since, until;  // started in [since, until)
     std::size_t limit = 100;
 };
@@ -68,9 +70,13 @@ class CaptureStore {
     // Waits until everything submitted before the call is committed (or dropped).
     void flush();
 
-    // The exchange with this flow id, bodies included when asked; nullopt when not kept.
+    // The exchange with this flow id, bodies included when asked; nullopt when not kept. Each
+    // body's `stored` says how many bytes the store keeps of it either way.
     std::optional<CapturedExchange> get(std::uint64_t flow_id, bool with_bodies = true) const;
-    // Kept exchanges, newest first, without body bytes, those `keep` accepts, at most query.limit.
+    // One body's kept bytes (empty when none are kept).
+    std::string body(std::uint64_t flow_id, bool response) const;
+    // Kept exchanges in the query's order, without body bytes (but with `stored`), those `keep`
+    // accepts, at most query.limit.
     std::vector<CapturedExchange> list(
         const CaptureQuery& query,
         const std::function<bool(const CapturedExchange&)>& keep = {}) const;

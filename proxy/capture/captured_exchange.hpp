@@ -18,6 +18,8 @@ struct CapturedBody {
     bool captured = false;     // false: the policy kept no body bytes for this direction
     std::string bytes;         // the payload's first bytes (chunk framing removed), up to the cap
     std::uint64_t length = 0;  // the payload's real length
+    // Set by the store's readers: how many bytes the store keeps (also when `bytes` was not read).
+    std::uint64_t stored = 0;
     bool truncated() const { return captured && length > bytes.size(); }
     bool operator==(const CapturedBody&) const = default;
 };
