@@ -11,6 +11,7 @@
 #include "clients/control_channel.hpp"
 #include "clients/output.hpp"
 #include "clients/replicas.hpp"
+#include "mproxy/v1/flows.pb.h"
 
 namespace mproxy::ctl {
 
@@ -34,6 +35,10 @@ void on_run(CLI::App* command, CommandContext& context, Run run) {
 void add_rules_commands(CLI::App& app, CommandContext& context);
 void add_ca_commands(CLI::App& app, CommandContext& context);
 void add_flows_commands(CLI::App& app, CommandContext& context);
+// `flows show|body|har`, under the `flows` command.
+void add_flow_capture_commands(CLI::App& flows, CommandContext& context);
+// GetFlow asked of every replica; NOT_FOUND forgiven where another replica has the flow.
+std::vector<ReplicaAnswer<v1::Flow>> get_flow_everywhere(const Fleet& fleet, std::uint64_t id);
 void add_conns_commands(CLI::App& app, CommandContext& context);
 void add_status_command(CLI::App& app, CommandContext& context);
 void add_completion_command(CLI::App& app, CommandContext& context);

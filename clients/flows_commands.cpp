@@ -1,4 +1,5 @@
-// `mproxyctl flows ...`: watch events live, list recent exchanges, show one.
+// `mproxyctl flows ...`: watch events live, list exchanges (the log's and the capture store's),
+// get one with its events; show, body and har are in flow_capture_commands.
 
 #include <thread>
 
@@ -6,6 +7,7 @@
 #include "clients/flow_filter_flags.hpp"
 #include "clients/flow_view.hpp"
 #include "clients/flow_watch.hpp"
+#include "clients/time_spec.hpp"
 #include "mproxy/v1/flows.grpc.pb.h"
 
 namespace mproxy::ctl {
@@ -23,6 +25,7 @@ struct WatchFlags {
 struct ListFlags {
     FlowFilterFlags filter;
     std::uint32_t limit = 100;
+    std::string since, until;
 };
 
 int watch(const CommandContext& context, const WatchFlags& flags) {
@@ -58,12 +61,17 @@ int watch(const CommandContext& context, const WatchFlags& flags) {
 }
 
 int list(const CommandContext& context, const ListFlags& flags) {
-    const auto filter = flow_filter(flags.filter);
+    // Flags are checked before anything is sent.
+    v1::ListFlowsRequest first_request;
+    *first_request.mutable_filter() = flow_filter(flags.filter);
+    if (!flags.since.empty())
+        *first_request.mutable_since() = parse_time_spec(flags.since, "--since");
+    if (!flags.until.empty())
+        *first_request.mutable_until() = parse_time_spec(flags.until, "--until");
     const auto fleet = context.fleet();
     const auto answers = ask_each<Flows>(fleet, [&](const ControlChannel& replica) {
         Flows flows;
-        v1::ListFlowsRequest request;
-        *request.mutable_filter() = filter;
+        auto request = first_request;
         do {
             request.set_page_size(std::min<std::uint32_t>(
                 flags.limit - static_cast<std::uint32_t>(flows.size()), max_page_size));
@@ -86,12 +94,7 @@ int list(const CommandContext& context, const ListFlags& flags) {
 
 int get(const CommandContext& context, std::uint64_t id) {
     const auto fleet = context.fleet();
-    v1::GetFlowRequest request;
-    request.set_flow_id(id);
-    auto answers = ask_each<v1::Flow>(fleet, [&](const ControlChannel& replica) {
-        return call<v1::FlowsService>(replica, &v1::FlowsService::Stub::GetFlow, request);
-    });
-    forgive_not_found_elsewhere(answers);
+    const auto answers = get_flow_everywhere(fleet, id);
     Printer printer(context.format(), fleet.tagged, flow_headers());
     for (const auto& answer : answers)
         if (answer.result) printer.row(answer.replica, *answer.result, flow_cells(*answer.result));
@@ -108,6 +111,16 @@ int get(const CommandContext& context, std::uint64_t id) {
 }
 
 }  // namespace
+
+std::vector<ReplicaAnswer<v1::Flow>> get_flow_everywhere(const Fleet& fleet, std::uint64_t id) {
+    v1::GetFlowRequest request;
+    request.set_flow_id(id);
+    auto answers = ask_each<v1::Flow>(fleet, [&](const ControlChannel& replica) {
+        return call<v1::FlowsService>(replica, &v1::FlowsService::Stub::GetFlow, request);
+    });
+    forgive_not_found_elsewhere(answers);
+    return answers;
+}
 
 void add_flows_commands(CLI::App& app, CommandContext& context) {
     auto* flows = app.add_subcommand("flows", "Traffic as events and exchanges");
@@ -135,9 +148,13 @@ void add_flows_commands(CLI::App& app, CommandContext& context) {
     list_command->add_option("--limit", list_flags->limit, "At most this many per server")
         ->check(CLI::Range(1u, 1'000'000u))
         ->capture_default_str();
+    list_command->add_option("--since", list_flags->since,
+                             "Exchanges that started at or after: an age (15m, 2h, 7d) or an RFC "
+                             "3339 time; the capture store reaches back past the live log");
+    list_command->add_option("--until", list_flags->until, "Exchanges that started before");
     list_command->footer(
         "Examples:\n  mproxyctl flows list --host example.com --limit 20\n  mproxyctl flows list "
-        "--status 4xx -o json");
+        "--status 4xx -o json\n  mproxyctl flows list --since 2h --until 1h");
     on_run(list_command, context,
            [list_flags](const CommandContext& c) { return list(c, *list_flags); });
 
@@ -146,6 +163,8 @@ void add_flows_commands(CLI::App& app, CommandContext& context) {
     get_command->add_option("ID", *id, "The flow id")->required();
     get_command->footer("Examples:\n  mproxyctl flows get 42 -o yaml");
     on_run(get_command, context, [id](const CommandContext& c) { return get(c, *id); });
+
+    add_flow_capture_commands(*flows, context);
 }
 
 }  // namespace mproxy::ctl

@@ -18,8 +18,16 @@ google::protobuf::Timestamp to_timestamp(std::chrono::system_clock::time_point t
 }
 
 std::chrono::system_clock::time_point from_timestamp(const google::protobuf::Timestamp& time) {
-    return std::chrono::system_clock::time_point(
-        std::chrono::microseconds(TimeUtil::TimestampToMicroseconds(time)));
+    // The clock counts nanoseconds in 64 bits: years 1678 to 2262. A time outside is clamped to
+    // the nearest end rather than wrapped around (a "since 2999" would otherwise mean 1800).
+    using Clock = std::chrono::system_clock;
+    const auto limit = std::chrono::duration_cast<std::chrono::seconds>(
+                           Clock::time_point::max().time_since_epoch())
+                           .count() - 1;
+    if (time.seconds() > limit) return Clock::time_point::max();
+    if (time.seconds() < -limit) return Clock::time_point::min();
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::microseconds(TimeUtil::TimestampToMicroseconds(time))));
 }
 
 google::protobuf::Duration to_duration(std::chrono::microseconds duration) {

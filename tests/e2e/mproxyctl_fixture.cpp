@@ -90,15 +90,20 @@ std::uint16_t free_port(const std::string& address) {
                     : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
 }
 
-Mproxyd::Mproxyd(std::filesystem::path state_dir, std::string control_listen)
-    : state_dir_(std::move(state_dir)), control_listen_(std::move(control_listen)) {
+Mproxyd::Mproxyd(std::filesystem::path state_dir, std::string control_listen,
+                 std::vector<std::string> extra)
+    : state_dir_(std::move(state_dir)),
+      control_listen_(std::move(control_listen)),
+      extra_(std::move(extra)) {
     start();
 }
 
 void Mproxyd::start() {
-    process_ = std::make_unique<RunningMproxyd>(std::vector<std::string>{
-        "--listen", "127.0.0.1:0", "--control-listen", control_listen_, "--metrics-listen",
-        "127.0.0.1:0", "--state-dir", state_dir_.string()});
+    std::vector<std::string> args{"--listen",         "127.0.0.1:0", "--control-listen",
+                                  control_listen_,    "--metrics-listen", "127.0.0.1:0",
+                                  "--state-dir",      state_dir_.string()};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    process_ = std::make_unique<RunningMproxyd>(args);
     proxy_ = process_->proxy();
     control_ = process_->control();
 }

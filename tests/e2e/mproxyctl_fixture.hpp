@@ -24,7 +24,9 @@ std::uint16_t free_port(const std::string& address = "127.0.0.1");
 // restart with the same token (and the same control port when `control_listen` names one).
 class Mproxyd {
   public:
-    explicit Mproxyd(std::filesystem::path state_dir, std::string control_listen = "127.0.0.1:0");
+    // `extra`: more flags for mproxyd (--capture-body-bytes, ...).
+    explicit Mproxyd(std::filesystem::path state_dir, std::string control_listen = "127.0.0.1:0",
+                     std::vector<std::string> extra = {});
     void start();
     void stop();  // SIGTERM, and the exit awaited
 
@@ -40,6 +42,7 @@ class Mproxyd {
   private:
     std::filesystem::path state_dir_;
     std::string control_listen_;
+    std::vector<std::string> extra_;
     std::unique_ptr<RunningMproxyd> process_;
     std::string proxy_, control_;
 };
