@@ -136,6 +136,53 @@ TEST_F(CaptureTest, BodiesAreKeptUpToTheCapWithTheirRealLength) {
     EXPECT_TRUE(upload->request_body.truncated());
 }
 
+TEST_F(CaptureTest, HundredMiBEachWayWithAOneMiBCapKeepExactlyTheirFirstMiB) {
+    // The sizes: the transfers complete byte for byte, and the capture holds exactly the
+    // first MiB of each, truncated, with the real length. (Time is the benchmark's to measure.)
+    constexpr std::uint64_t size = 100 << 20, cap = 1 << 20;
+    proxy::Rule rule;
+    rule.id = "one-mib";
+    rule.match.hosts = {"127.0.0.1"};
+    rule.action = proxy::ConnectAction::http;
+    proxy::CapturePolicy policy;
+    policy.request_body_bytes = cap;
+    policy.response_body_bytes = cap;
+    rule.options.capture = policy;
+    publish({rule});
+    std::string expected(cap, '\0');
+    fill_payload(0, std::span<char>(expected.data(), expected.size()));
+
+    for (const bool inside_connect : {false, true}) {
+        SCOPED_TRACE(inside_connect ? "http inside CONNECT" : "plain");
+        const std::string suffix = inside_connect ? "?connect" : "?plain";
+        CurlTransfer get;
+        get.url(origin.url("/bytes/" + std::to_string(size) + suffix));
+        get.via_proxy(proxy_port(), inside_connect);
+        ASSERT_EQ(get.perform(), CURLE_OK) << get.error_text();
+        EXPECT_EQ(get.body().bytes, size);
+        EXPECT_EQ(get.body().hash.hex(), payload_hash_hex(size));
+
+        CurlTransfer post;
+        post.url(origin.url("/upload" + suffix));
+        post.via_proxy(proxy_port(), inside_connect);
+        post.upload(size, UploadFraming::content_length);
+        ASSERT_EQ(post.perform(), CURLE_OK) << post.error_text();
+        EXPECT_EQ(post.response_header("X-Received-Bytes"), std::to_string(size));
+        EXPECT_EQ(post.response_header("X-Body-Hash"), payload_hash_hex(size));
+
+        const auto download = captured("/bytes/" + std::to_string(size) + suffix);
+        ASSERT_TRUE(download);
+        EXPECT_EQ(download->response_body.length, size);
+        EXPECT_TRUE(download->response_body.truncated());
+        EXPECT_TRUE(download->response_body.bytes == expected) << "exactly the first MiB";
+        const auto upload = captured("/upload" + suffix);
+        ASSERT_TRUE(upload);
+        EXPECT_EQ(upload->request_body.length, size);
+        EXPECT_TRUE(upload->request_body.truncated());
+        EXPECT_TRUE(upload->request_body.bytes == expected) << "exactly the first MiB";
+    }
+}
+
 TEST_F(CaptureTest, InterceptedTlsExchangeAndItsTrailersAreCaptured) {
     HttpsTransfer get(proxy_ca_file());
     prepare(get, tls_origin.url("/chunked/3000"));
