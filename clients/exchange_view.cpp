@@ -109,6 +109,20 @@ void print_exchange(std::ostream& out, const v1::Flow& flow, const BodyPreview& 
         out << "* " << preview.note << "\n";
     }
     print_fields(out, '<', c.response_trailers());
+    for (const auto& m : c.websocket_messages()) {
+        static const char* const names[] = {"continuation", "text", "binary", "3", "4", "5", "6",
+                                            "7", "close", "ping", "pong"};
+        out << (m.from_client() ? "> " : "< ") << "[" << time_of_day(m.time()) << " "
+            << (m.opcode() < 11 ? names[m.opcode()] : "?") << " " << human_bytes(m.length())
+            << (m.compressed() ? ", compressed" : "") << "]";
+        if (m.opcode() == 8 && m.close_code() != 0)
+            out << " " << m.close_code() << (m.close_reason().empty() ? "" : " " + m.close_reason());
+        else if (!m.payload().empty() && looks_like_text(m.payload()) && !m.compressed())
+            out << " " << m.payload().substr(0, 200) << (m.payload().size() > 200 || m.length() > m.payload().size() ? "..." : "");
+        out << "\n";
+    }
+    if (c.websocket_messages_dropped() > 0)
+        out << "* " << c.websocket_messages_dropped() << " more WebSocket messages not kept\n";
     if (c.response_body().state() != v1::BODY_STATE_EMPTY)
         out << body_line("response", c.response_body()) << "\n";
     std::string phases = "* send " + micros_text(std::max<std::int64_t>(0, t.send_us()));

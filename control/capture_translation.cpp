@@ -3,6 +3,7 @@
 #include <google/protobuf/repeated_field.h>
 
 #include "control/enum_translation.hpp"
+#include "control/flow_translation.hpp"
 
 namespace mproxy::control {
 
@@ -70,6 +71,18 @@ void to_proto(const proxy::CapturedExchange& e, v1::CapturedExchange& out) {
     timings.set_receive_us(e.timings.receive_us);
     out.set_server_address(e.server_address);
     out.set_fields_captured(e.fields_captured);
+    for (const auto& m : e.websocket.messages) {
+        auto& message = *out.add_websocket_messages();
+        message.set_from_client(m.from_client);
+        message.set_opcode(m.opcode);
+        message.set_length(m.length);
+        *message.mutable_time() = to_timestamp(m.time);
+        message.set_payload(m.payload);
+        message.set_compressed(m.compressed);
+        message.set_close_code(m.close_code);
+        message.set_close_reason(m.close_reason);
+    }
+    out.set_websocket_messages_dropped(e.websocket.dropped);
 }
 
 proxy::FlowEvent done_event_of(const proxy::CapturedExchange& e) {

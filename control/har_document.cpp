@@ -361,6 +361,27 @@ std::string har_entry(const proxy::CapturedExchange& e, const HarOptions& option
         {"_flowId", e.flow_id},
     };
     if (!e.server_address.empty()) entry["serverIPAddress"] = e.server_address;
+    if (!e.websocket.messages.empty()) {
+        // The convention Chrome, HTTP Toolkit and mitmproxy share: type, time (seconds since the
+        // epoch), opcode, data (text, or base64 for binary payloads).
+        json messages = json::array();
+        for (const auto& m : e.websocket.messages) {
+            const double time =
+                std::chrono::duration<double>(m.time.time_since_epoch()).count();
+            const bool text = m.opcode == 1 && !m.compressed && valid_utf8(m.payload);
+            json message = {{"type", m.from_client ? "send" : "receive"},
+                            {"time", time},
+                            {"opcode", m.opcode},
+                            {"data", text ? m.payload : base64(m.payload)}};
+            if (m.truncated()) message["_length"] = m.length;
+            if (m.opcode == 8) {
+                message["_closeCode"] = m.close_code;
+                message["_closeReason"] = m.close_reason;
+            }
+            messages.push_back(std::move(message));
+        }
+        entry["_webSocketMessages"] = std::move(messages);
+    }
     if (!e.error.empty() && !e.answered_by_proxy) entry["comment"] = "error: " + e.error;
     // Field values may hold bytes that are not UTF-8 (obs-text): replaced, not refused.
     auto text = entry.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -158,4 +158,55 @@ bool decode_capture_detail(std::string_view bytes, CapturedExchange& e) {
     return r.ok() && r.at_end();
 }
 
+namespace {
+constexpr std::uint8_t messages_format_version = 1;
+std::int64_t micros_between(std::chrono::system_clock::time_point from,
+                            std::chrono::system_clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+}
+}  // namespace
+
+std::string encode_websocket_messages(const CapturedExchange& e) {
+    const auto& ws = e.websocket;
+    if (ws.messages.empty() && ws.dropped == 0) return {};
+    Writer w;
+    w.byte(messages_format_version);
+    w.varint(ws.dropped);
+    w.varint(ws.messages.size());
+    for (const auto& m : ws.messages) {
+        w.byte(static_cast<std::uint8_t>((m.from_client ? 1 : 0) | (m.compressed ? 2 : 0)));
+        w.varint(m.opcode);
+        w.varint(m.length);
+        w.signed_varint(micros_between(e.started, m.time));  // small: since the exchange began
+        w.text(m.payload);
+        w.varint(m.close_code);
+        w.text(m.close_reason);
+    }
+    return w.take();
+}
+
+bool decode_websocket_messages(std::string_view bytes, CapturedExchange& e) {
+    auto& ws = e.websocket;
+    ws = {};
+    if (bytes.empty()) return true;
+    Reader r(bytes);
+    if (r.byte() != messages_format_version) return false;
+    ws.dropped = r.varint();
+    const auto count = r.varint();
+    for (std::uint64_t i = 0; i < count && r.ok(); ++i) {
+        auto& m = ws.messages.emplace_back();
+        const auto flags = r.byte();
+        m.from_client = flags & 1;
+        m.compressed = flags & 2;
+        m.opcode = static_cast<unsigned>(r.varint());
+        m.length = r.varint();
+        m.time = e.started + std::chrono::microseconds(r.signed_varint());
+        m.payload = r.text();
+        m.close_code = static_cast<unsigned>(r.varint());
+        m.close_reason = r.text();
+        ws.payload_bytes += m.payload.size();
+    }
+    return r.ok() && r.at_end();
+}
+
 }  // namespace mproxy::proxy

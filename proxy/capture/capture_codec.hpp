@@ -16,4 +16,9 @@ std::string encode_capture_detail(const CapturedExchange& exchange);
 // false when `bytes` is not such a record.
 bool decode_capture_detail(std::string_view bytes, CapturedExchange& exchange);
 
+// The exchange's WebSocket messages as one byte string (the store's `messages` table; empty when
+// there are none), and back into exchange.websocket (times relative to exchange.started).
+std::string encode_websocket_messages(const CapturedExchange& exchange);
+bool decode_websocket_messages(std::string_view bytes, CapturedExchange& exchange);
+
 }  // namespace mproxy::proxy

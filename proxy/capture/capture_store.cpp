@@ -41,6 +41,9 @@ CREATE INDEX IF NOT EXISTS exchanges_started ON exchanges(started_us);
 CREATE TABLE IF NOT EXISTS bodies(
   id INTEGER PRIMARY KEY,  -- flow id * 2 + direction (0 request, 1 response): a rowid table, which
   data BLOB NOT NULL);     -- keeps large values compact where WITHOUT ROWID would spill them
+CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY,  -- flow id: the exchange's WebSocket messages, encoded together
+  data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 )";
 // A row's bookkeeping beyond its columns' bytes: the row header, the index entries, page slack.
@@ -55,8 +58,9 @@ std::int64_t micros_since_epoch(Clock::time_point t) {
 // What a row costs on disk: its bytes, plus a third for what pages and the index add around them
 // (the file measured 1.29 to 1.32 times the bytes of its rows in bench_capture_store), so that the
 // budget bounds the file, not just the data.
-std::uint64_t row_size(const CapturedExchange& e, std::size_t detail_bytes) {
-    const std::uint64_t content = detail_bytes + e.client.size() + e.host.size() +
+std::uint64_t row_size(const CapturedExchange& e, std::size_t detail_bytes,
+                       std::size_t messages_bytes) {
+    const std::uint64_t content = detail_bytes + messages_bytes + e.client.size() + e.host.size() +
                                   e.request.method.size() + e.request.target.size() +
                                   e.error.size() + e.request_body.bytes.size() +
                                   e.response_body.bytes.size();
@@ -102,6 +106,7 @@ struct CaptureStore::Writer {
                  "detail) "
                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
           insert_body(db.get(), "INSERT OR REPLACE INTO bodies(id, data) VALUES(?1, ?2)"),
+          insert_messages(db.get(), "INSERT OR REPLACE INTO messages(id, data) VALUES(?1, ?2)"),
           save_bytes(db.get(), "INSERT OR REPLACE INTO meta(key, value) VALUES('bytes', ?1)"),
           oldest(db.get(), "SELECT id, size FROM exchanges ORDER BY id LIMIT 512"),
           older_than(
@@ -109,12 +114,16 @@ struct CaptureStore::Writer {
               "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM exchanges WHERE started_us < ?1"),
           evict_through(db.get(), "DELETE FROM exchanges WHERE id <= ?1"),
           evict_bodies_through(db.get(), "DELETE FROM bodies WHERE id <= ?1 * 2 + 1"),
+          evict_messages_through(db.get(), "DELETE FROM messages WHERE id <= ?1"),
           evict_before(db.get(), "DELETE FROM exchanges WHERE started_us < ?1"),
           // Through the started_us index and the rowids: no scan of the bodies.
           evict_bodies_before(db.get(),
                               "DELETE FROM bodies WHERE id IN (SELECT id * 2 FROM exchanges WHERE "
                               "started_us < ?1 UNION ALL SELECT id * 2 + 1 FROM exchanges WHERE "
-                              "started_us < ?1)") {}
+                              "started_us < ?1)"),
+          evict_messages_before(db.get(),
+                                "DELETE FROM messages WHERE id IN (SELECT id FROM exchanges WHERE "
+                                "started_us < ?1)") {}
 
     // Writes the batch in one transaction; SQLITE_OK, or the code of the failure (rolled back).
     int commit(const std::vector<Queued>& batch, std::uint64_t& truncated_bodies);
@@ -124,8 +133,9 @@ struct CaptureStore::Writer {
     std::uint64_t evict_down_to(std::uint64_t goal);
 
     Database db;
-    Statement insert, insert_body, save_bytes, oldest, older_than, evict_through,
-        evict_bodies_through, evict_before, evict_bodies_before;
+    Statement insert, insert_body, insert_messages, save_bytes, oldest, older_than, evict_through,
+        evict_bodies_through, evict_messages_through, evict_before, evict_bodies_before,
+        evict_messages_before;
     std::uint64_t bytes = 0;
     std::chrono::steady_clock::time_point last_age_check{};
 };
@@ -143,7 +153,8 @@ int CaptureStore::Writer::commit(const std::vector<Queued>& batch,
     for (auto q = batch.begin(); q != batch.end() && ok(rc); ++q) {
         const auto& e = *q->exchange;
         const auto detail = encode_capture_detail(e);
-        const auto size = row_size(e, detail.size());
+        const auto messages = encode_websocket_messages(e);
+        const auto size = row_size(e, detail.size(), messages.size());
         rc = insert.bind(1, static_cast<std::int64_t>(e.flow_id))
                  .bind(2, micros_since_epoch(e.started))
                  .bind(3, static_cast<std::int64_t>(e.connection_id))
@@ -161,6 +172,10 @@ int CaptureStore::Writer::commit(const std::vector<Queued>& batch,
                  .bind(15, static_cast<std::int64_t>(size))
                  .bind_blob(16, detail)
                  .run();
+        if (ok(rc) && !messages.empty())
+            rc = insert_messages.bind(1, static_cast<std::int64_t>(e.flow_id))
+                     .bind_blob(2, messages)
+                     .run();
         int direction = 0;
         for (const auto* body : {&e.request_body, &e.response_body}) {
             if (ok(rc) && body->captured && !body->bytes.empty())
@@ -192,6 +207,7 @@ std::uint64_t CaptureStore::Writer::evict_older_than(std::chrono::seconds max_ag
     if (!any) return 0;
     exec(db.get(), "BEGIN");
     evict_bodies_before.bind(1, cutoff).run();
+    evict_messages_before.bind(1, cutoff).run();
     evict_before.bind(1, cutoff).run();
     bytes -= std::min(freed, bytes);
     save_bytes.bind(1, static_cast<std::int64_t>(bytes)).run();
@@ -215,6 +231,7 @@ std::uint64_t CaptureStore::Writer::evict_down_to(std::uint64_t goal) {
         if (rows == 0) break;
         evict_through.bind(1, through).run();
         evict_bodies_through.bind(1, through).run();
+        evict_messages_through.bind(1, through).run();
         evicted += rows;
     }
     save_bytes.bind(1, static_cast<std::int64_t>(bytes)).run();
@@ -296,7 +313,9 @@ bool CaptureStore::submit(std::unique_ptr<CapturedExchange> exchange) {
     const std::size_t bytes = sizeof(CapturedExchange) + exchange->request_body.bytes.size() +
                               exchange->response_body.bytes.size() +
                               64 * exchange->request.fields.all().size() +
-                              64 * exchange->response.fields.all().size();
+                              64 * exchange->response.fields.all().size() +
+                              exchange->websocket.payload_bytes +
+                              64 * exchange->websocket.messages.size();
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
@@ -409,7 +428,12 @@ std::optional<CapturedExchange> CaptureStore::get(std::uint64_t flow_id, bool wi
     row.bind(1, static_cast<std::int64_t>(flow_id));
     if (row.step() != SQLITE_ROW) return std::nullopt;
     auto exchange = read_row(row);
-    if (exchange) read_bodies(reader_.get(), *exchange, with_bodies);
+    if (!exchange) return exchange;
+    read_bodies(reader_.get(), *exchange, with_bodies);
+    Statement messages(reader_.get(), "SELECT data FROM messages WHERE id = ?1");
+    messages.bind(1, static_cast<std::int64_t>(flow_id));
+    if (messages.step() == SQLITE_ROW && !decode_websocket_messages(messages.text(0), *exchange))
+        exchange->websocket = {};  // a record it cannot read: the exchange without its messages
     return exchange;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proxy/accounting/connection_registry.hpp"
+#include "proxy/capture/websocket_messages.hpp"
 #include "proxy/http/http_head.hpp"
 
 namespace mproxy::proxy {
@@ -46,6 +47,7 @@ struct CapturedExchange {
     ResponseHead response;  // status 0: none (mproxy answered, or the origin never did)
     HeaderFields request_trailers, response_trailers;
     CapturedBody request_body, response_body;
+    WebSocketMessages websocket;  // after a 101: the messages both ways
 
     CaptureTimings timings;
     std::uint64_t request_bytes = 0, response_bytes = 0;  // on the wire, heads included

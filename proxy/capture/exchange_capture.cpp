@@ -64,6 +64,18 @@ void ExchangeCapture::final_received(const ResponseHead& head) {
         response_tap_.set_cap(policy_.response_body_bytes);
 }
 
+WebSocketFrameTap& ExchangeCapture::client_frames() {
+    if (!client_frames_)
+        client_frames_.emplace(true, policy_.request_body_bytes, exchange_->websocket);
+    return *client_frames_;
+}
+
+WebSocketFrameTap& ExchangeCapture::origin_frames() {
+    if (!origin_frames_)
+        origin_frames_.emplace(false, policy_.response_body_bytes, exchange_->websocket);
+    return *origin_frames_;
+}
+
 void ExchangeCapture::reset_attempt() {
     exchange_->interim.clear();
     request_written_ = std::chrono::steady_clock::duration(-1);

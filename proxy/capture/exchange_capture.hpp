@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "proxy/capture/body_tap.hpp"
 #include "proxy/capture/captured_exchange.hpp"
@@ -34,6 +35,11 @@ class ExchangeCapture {
     // When the last request byte reached the origin, since the exchange began.
     void request_written(std::chrono::steady_clock::duration after) { request_written_ = after; }
 
+    // After a 101: parsers of each direction's WebSocket frames, filling the exchange's messages
+    // (payloads up to the policy's request and response body caps).
+    WebSocketFrameTap& client_frames();
+    WebSocketFrameTap& origin_frames();
+
     // The exchange is sent again on a fresh connection: what the failed attempt saw is dropped.
     void reset_attempt();
 
@@ -48,6 +54,7 @@ class ExchangeCapture {
     const CapturePolicy& policy_;
     std::unique_ptr<CapturedExchange> exchange_;
     BodyTap request_tap_, response_tap_;
+    std::optional<WebSocketFrameTap> client_frames_, origin_frames_;
     std::chrono::steady_clock::duration request_written_{-1};
 };
 

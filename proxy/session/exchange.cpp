@@ -274,8 +274,13 @@ awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& 
 
     if (out.status == 101 && out.response_complete && d.request_relay.complete) {
         out.upgraded = true;
+        // A captured exchange has its WebSocket frames parsed as they are relayed.
+        std::optional<TunnelTaps> taps;
+        if (capture)
+            taps = TunnelTaps{[&frames = capture->client_frames()](std::string_view b) { frames.feed(b); },
+                              [&frames = capture->origin_frames()](std::string_view b) { frames.feed(b); }};
         const auto tunnel = co_await run_tunnel(client, client_buffer, upstream.io(), upstream.buffer, deadline,
-                                                limits.idle_timeout);
+                                                limits.idle_timeout, taps ? &*taps : nullptr);
         out.request_body_bytes += tunnel.client_to_upstream;
         out.response_body_bytes += tunnel.upstream_to_client;
         d.response_error = tunnel.error;

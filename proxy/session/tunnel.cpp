@@ -18,6 +18,7 @@ struct Direction {
     const char* name;
     std::uint64_t bytes = 0;
     std::string error;
+    const std::function<void(std::string_view)>* tap = nullptr;
 };
 
 // Between two plain TCP sockets the bytes go through a kernel pipe, never through user space.
@@ -49,11 +50,14 @@ awaitable<> pump(Direction& d, Deadline& deadline, steady_clock::duration idle_t
                 d.from.close();  // nowhere to send the rest
                 co_return;
             }
+            if (d.tap && *d.tap) {
+                (*d.tap)(std::string_view(static_cast<const char*>(d.buffer.data().data()), n));
+            }
             d.buffer.consume(n);
             d.bytes += n;
             deadline.expires_after(idle_timeout);
         }
-        if (first && co_await splice_direction(d, deadline, idle_timeout)) co_return;
+        if (first && !d.tap && co_await splice_direction(d, deadline, idle_timeout)) co_return;
         auto [ec, n] = co_await d.from.read_some(d.buffer.prepare(tunnel_chunk));
         d.buffer.commit(n);
         if (ec == asio::error::eof) {
@@ -73,9 +77,11 @@ awaitable<> pump(Direction& d, Deadline& deadline, steady_clock::duration idle_t
 
 awaitable<TunnelResult> run_tunnel(ByteStream& client, beast::flat_buffer& client_buffer, ByteStream& upstream,
                                    beast::flat_buffer& upstream_buffer, Deadline& deadline,
-                                   steady_clock::duration idle_timeout) {
-    Direction up{client, client_buffer, upstream, "client->upstream", 0, {}};
-    Direction down{upstream, upstream_buffer, client, "upstream->client", 0, {}};
+                                   steady_clock::duration idle_timeout, const TunnelTaps* taps) {
+    Direction up{client, client_buffer, upstream, "client->upstream", 0, {},
+                 taps ? &taps->client_to_upstream : nullptr};
+    Direction down{upstream, upstream_buffer, client, "upstream->client", 0, {},
+                   taps ? &taps->upstream_to_client : nullptr};
     deadline.expires_after(idle_timeout);
     co_await (pump(up, deadline, idle_timeout) && pump(down, deadline, idle_timeout));
 

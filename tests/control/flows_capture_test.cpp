@@ -14,6 +14,7 @@
 #include "tests/control/flows_fixture.hpp"
 #include "tests/support/compression.hpp"
 #include "tests/support/payload.hpp"
+#include "tests/support/proxied_websocket.hpp"
 #include "tests/support/recording_origin.hpp"
 
 namespace mproxy::test {
@@ -387,6 +388,45 @@ TEST_F(FlowsCaptureTest, ExportHarGivesEveryStoredExchangeAsGetFlowHasIt) {
     const auto refused = bad_reader->Finish();
     EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(refused.error_message().find("filter.client_cidr"), std::string::npos);
+}
+
+TEST_F(FlowsCaptureTest, WebSocketMessagesComeWithGetFlowAndInTheHar) {
+    {
+        ProxiedWebSocket ws(proxy_port(), origin.authority(), WebSocketRoute::absolute_form);
+        EXPECT_EQ(ws.receive(), "welcome");
+        ws.send("ping me");
+        EXPECT_EQ(ws.receive(), "ping me");
+        ws.close();
+    }
+    const auto flow = stored_flow("/ws");
+    const auto& messages = flow.capture().websocket_messages();
+    ASSERT_GE(messages.size(), 5);  // welcome, ping me (both ways), close (both ways)
+    EXPECT_FALSE(messages[0].from_client());
+    EXPECT_EQ(messages[0].payload(), "welcome");
+    EXPECT_EQ(messages[0].opcode(), 1u);
+    int closes = 0;
+    for (const auto& m : messages) closes += m.opcode() == 8 ? 1 : 0;
+    EXPECT_EQ(closes, 2);
+
+    v1::ExportHarRequest request;
+    request.mutable_filter()->set_connection_id(flow.connection_id());
+    auto context = call();
+    auto reader = flows->ExportHar(context.get(), request);
+    std::string document;
+    v1::HarChunk chunk;
+    while (reader->Read(&chunk)) document += chunk.data();
+    ASSERT_TRUE(reader->Finish().ok());
+    auto har = nlohmann::json::parse(document);
+    auto& entries = har["log"]["entries"];
+    ASSERT_EQ(entries.size(), 1u);
+    auto& exported = entries[0]["_webSocketMessages"];
+    ASSERT_EQ(exported.size(), static_cast<std::size_t>(messages.size()));
+    EXPECT_EQ(exported[0]["type"], "receive");
+    EXPECT_EQ(exported[0]["opcode"], 1);
+    EXPECT_EQ(exported[0]["data"], "welcome");
+    for (std::size_t i = 0; i < exported.size(); ++i)
+        EXPECT_EQ(exported[i]["type"], messages[static_cast<int>(i)].from_client() ? "send" : "receive");
+    EXPECT_EQ(entries[0]["response"]["status"], 101);
 }
 
 }  // namespace

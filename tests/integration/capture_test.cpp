@@ -14,7 +14,9 @@
 #include "tests/support/https_transfer.hpp"
 #include "tests/support/mitm_fixture.hpp"
 #include "tests/support/payload.hpp"
+#include "tests/support/proxied_websocket.hpp"
 #include "tests/support/temporary_directory.hpp"
+#include "tests/support/tls_websocket.hpp"
 #include "tests/support/tls_origin.hpp"
 
 namespace mproxy::test {
@@ -201,6 +203,81 @@ TEST_F(CaptureTest, InterceptedTlsExchangeAndItsTrailersAreCaptured) {
     EXPECT_EQ(*exchange->response_trailers.find("x-body-hash"), payload_hash_hex(3000));
     EXPECT_EQ(*exchange->response.fields.find("transfer-encoding"), "chunked")
         << "the head as received, before hop-by-hop fields go";
+}
+
+// The messages of /ws (the origin says "welcome", then echoes), each direction in order.
+void expect_echo_session(const proxy::CapturedExchange& e, const std::string& binary) {
+    std::vector<const proxy::CapturedWebSocketMessage*> sent, received;
+    for (const auto& m : e.websocket.messages) (m.from_client ? sent : received).push_back(&m);
+    ASSERT_EQ(sent.size(), 3u);
+    ASSERT_EQ(received.size(), 4u);
+    EXPECT_EQ(received[0]->payload, "welcome");
+    EXPECT_EQ(received[0]->opcode, 1u);
+    EXPECT_EQ(sent[0]->payload, "hello") << "unmasked";
+    EXPECT_EQ(received[1]->payload, "hello");
+    EXPECT_EQ(sent[1]->opcode, 2u);
+    EXPECT_EQ(sent[1]->payload, binary);
+    EXPECT_EQ(received[2]->payload, binary);
+    EXPECT_EQ(sent[2]->opcode, 8u);
+    EXPECT_EQ(sent[2]->close_code, 1000u);
+    EXPECT_EQ(received[3]->opcode, 8u);
+    EXPECT_EQ(e.response.status, 101u);
+}
+
+TEST_F(CaptureTest, WebSocketMessagesAreCapturedBothWaysInEveryMode) {
+    std::string binary(300, '\0');
+    for (std::size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 7);
+    auto session = [&](auto& ws) {
+        EXPECT_EQ(ws.receive(), "welcome");
+        ws.send("hello");
+        EXPECT_EQ(ws.receive(), "hello");
+        ws.send(binary, true);
+        EXPECT_EQ(ws.receive(), binary);
+        ws.close();
+    };
+    {
+        ProxiedWebSocket plain(proxy_port(), origin.authority(), WebSocketRoute::absolute_form);
+        session(plain);
+    }
+    auto plain = captured("/ws");
+    ASSERT_TRUE(plain);
+    expect_echo_session(*plain, binary);
+
+    {
+        TlsWebSocket intercepted("localhost", tls_origin.port(), proxy_ca_file(), proxy_port());
+        session(intercepted);
+    }
+    std::optional<proxy::CapturedExchange> mitm;
+    for (int i = 0; i < 200 && !mitm; ++i) {
+        store().flush();
+        for (const auto& listed : store().list({}))
+            if (listed.request.target == "/ws" && listed.port == tls_origin.port())
+                mitm = store().get(listed.flow_id);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(mitm);
+    expect_echo_session(*mitm, binary);
+
+    proxy::Rule http;
+    http.id = "read-cleartext";
+    http.match.hosts = {"127.0.0.1"};
+    http.action = proxy::ConnectAction::http;
+    publish({http});
+    const auto before = store().newest_id();
+    {
+        ProxiedWebSocket inside(proxy_port(), origin.authority(), WebSocketRoute::inside_connect);
+        session(inside);
+    }
+    std::optional<proxy::CapturedExchange> in_connect;
+    for (int i = 0; i < 200 && !in_connect; ++i) {
+        store().flush();
+        for (const auto& listed : store().list({}))
+            if (listed.request.target == "/ws" && listed.flow_id > before)
+                in_connect = store().get(listed.flow_id);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(in_connect);
+    expect_echo_session(*in_connect, binary);
 }
 
 TEST_F(CaptureTest, ARulesOwnPolicyReplacesTheDefault) {
