@@ -167,6 +167,11 @@ table=$BENCH_TMP/table.md
         echo "| … mproxy CPU-s per 10,000 requests, headers kept vs off | $(val capture.off.cpu_s_per_10k) | $(val capture.headers.cpu_s_per_10k) | $(pct capture.off.cpu_s_per_10k capture.headers.cpu_s_per_10k) | ≤ 120 % of off | $(verdict "${R[capture.headers.cpu_s_per_10k]:-0} <= 1.2 * ${R[capture.off.cpu_s_per_10k]:-0}" capture.headers.cpu_s_per_10k) |"
         echo "| … requests/s, headers and 1 KiB bodies kept vs off | $(val capture.off.rps) | $(val capture.bodies.rps) | $(pct capture.off.rps capture.bodies.rps) | ≥ 85 % of off | $(verdict "${R[capture.bodies.rps]:-0} >= 0.85 * ${R[capture.off.rps]:-0}" capture.bodies.rps) |"
         echo "| … mproxy CPU-s per 10,000 requests, headers and bodies vs off | $(val capture.off.cpu_s_per_10k) | $(val capture.bodies.cpu_s_per_10k) | $(pct capture.off.cpu_s_per_10k capture.bodies.cpu_s_per_10k) | ≤ 140 % of off | $(verdict "${R[capture.bodies.cpu_s_per_10k]:-0} <= 1.4 * ${R[capture.off.cpu_s_per_10k]:-0}" capture.bodies.cpu_s_per_10k) |"
+        if [ -n "${R[capture.pretap.rps]:-}" ]; then
+            echo "| … requests/s, capture off vs the code before the tap (direct column: before the tap) | $(val capture.pretap.rps) | $(val capture.off.rps) | $(pct capture.pretap.rps capture.off.rps) | within noise | |"
+            echo "| … mproxy CPU-s per 10,000 requests, capture off vs before the tap | $(val capture.pretap.cpu_s_per_10k) | $(val capture.off.cpu_s_per_10k) | $(pct capture.pretap.cpu_s_per_10k capture.off.cpu_s_per_10k) | within noise | |"
+        fi
+        echo "| **capture**: 1 GiB download through mproxy (plain), MiB/s, 1 MiB body cap (direct column: capture off) | $(val capture.gib_off.mib_s) | $(val capture.gib_capped.mib_s) | $(pct capture.gib_off.mib_s capture.gib_capped.mib_s) | ≥ 95 % of off | $(verdict "${R[capture.gib_capped.mib_s]:-0} >= 0.95 * ${R[capture.gib_off.mib_s]:-0}" capture.gib_capped.mib_s) |"
     fi
     if [[ " ${selected[*]} " == *" flows "* ]]; then
         quota=${R[flows.proxy_cpu_percent]:-0}

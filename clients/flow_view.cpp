@@ -60,6 +60,16 @@ std::string event_details(const v1::FlowEvent& e) {
             return std::string(t.upstream() ? "with the origin" : "with the client") + " for " +
                    t.server_name() + ": " + t.error();
         }
+        case v1::FlowEvent::kWebsocketMessage: {
+            const auto& w = e.websocket_message();
+            static const char* const names[] = {"continuation", "text", "binary", "3", "4", "5",
+                                                "6", "7", "close", "ping", "pong"};
+            std::string text = std::string(w.from_client() ? "client -> origin " : "origin -> client ") +
+                               (w.opcode() < 11 ? names[w.opcode()] : "?") + " " +
+                               human_bytes(w.length());
+            if (!e.payload().empty()) text += ": " + e.payload().substr(0, 120);
+            return text;
+        }
         default:
             return "";
     }

@@ -66,8 +66,14 @@ void WatchOutput::event(const std::string& replica, const v1::FlowEvent& event) 
             document.pop_back();  // write() ends the line
             return write(replica, document);
         }
-        case OutputFormat::table:
-            return write(replica, event_line(event));
+        case OutputFormat::table: {
+            // Fields under their head's line, as curl -v marks them: > sent, < received.
+            auto text = event_line(event);
+            const char mark = event.has_request_head() ? '>' : '<';
+            for (const auto& field : event.fields())
+                text += std::string("\n    ") + mark + " " + field.name() + ": " + field.value();
+            return write(replica, text);
+        }
     }
 }
 
@@ -105,6 +111,7 @@ void watch_replica(const ControlChannel& replica, const WatchOptions& options,
         *request.mutable_filter() = options.filter;
         request.set_since_sequence(cursor.sequence);
         request.set_log_id(cursor.log_id);
+        request.set_include_headers(options.headers);
         auto context = replica.stream_context();
         auto stream = stub->WatchFlows(context.get(), request);
         v1::WatchFlowsResponse response;

@@ -17,6 +17,7 @@ namespace mproxy::ctl {
 struct WatchOptions {
     v1::FlowFilter filter;
     std::optional<std::uint64_t> since;  // resume after this sequence; else from now on
+    bool headers = false;  // include_headers: heads with their fields, under their lines
     OutputFormat format = OutputFormat::table;
     bool tagged = false;
 };

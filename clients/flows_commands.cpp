@@ -20,6 +20,7 @@ constexpr std::uint32_t max_page_size = 1000;
 struct WatchFlags {
     FlowFilterFlags filter;
     std::optional<std::uint64_t> since;
+    bool headers = false;
 };
 
 struct ListFlags {
@@ -32,6 +33,7 @@ int watch(const CommandContext& context, const WatchFlags& flags) {
     WatchOptions options;
     options.filter = flow_filter(flags.filter);
     options.since = flags.since;
+    options.headers = flags.headers;
     options.format = context.format();
     const auto fleet = context.fleet();
     options.tagged = fleet.tagged;
@@ -133,11 +135,15 @@ void add_flows_commands(CLI::App& app, CommandContext& context) {
     add_flow_filter_flags(*watch_command, watch_flags->filter);
     watch_command->add_option("--since", watch_flags->since,
                               "Start after this sequence number (events still kept)");
+    watch_command->add_flag("--headers", watch_flags->headers,
+                            "Heads with their fields, WebSocket messages with their first bytes "
+                            "(of exchanges that start while the watch runs)");
     watch_command->footer(
         "Examples:\n"
         "  mproxyctl flows watch\n"
         "  mproxyctl flows watch --host '*.corp.example' --kind exchange_done --status 5xx\n"
         "  mproxyctl flows watch --since 0 -o json | jq .\n"
+        "  mproxyctl flows watch --headers --host api.example.com\n"
         "A line starting with -- says events were missed, or that the server restarted.");
     on_run(watch_command, context,
            [watch_flags](const CommandContext& c) { return watch(c, *watch_flags); });

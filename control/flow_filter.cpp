@@ -14,6 +14,7 @@ constexpr proxy::FlowEventKind all_kinds[] = {
     proxy::FlowEventKind::connect_decision,  proxy::FlowEventKind::request_head,
     proxy::FlowEventKind::interim_response,  proxy::FlowEventKind::response_head,
     proxy::FlowEventKind::exchange_done,     proxy::FlowEventKind::tls_failure,
+    proxy::FlowEventKind::websocket_message,
 };
 
 constexpr proxy::ConnectionMode all_modes[] = {

@@ -92,7 +92,24 @@ void to_proto(const proxy::FlowEvent& event, v1::FlowEvent& out) {
             failure.set_error(event.error);
             break;
         }
+        case Kind::websocket_message: {
+            auto& message = *out.mutable_websocket_message();
+            message.set_from_client(event.from_client);
+            message.set_opcode(event.opcode);
+            message.set_length(event.length);
+            break;
+        }
     }
+}
+
+void add_details(const proxy::FlowEvent& event, v1::FlowEvent& out) {
+    if (event.fields)
+        for (const auto& field : event.fields->all()) {
+            auto& f = *out.add_fields();
+            f.set_name(field.name);
+            f.set_value(field.value);
+        }
+    if (event.payload) out.set_payload(*event.payload);
 }
 
 namespace {

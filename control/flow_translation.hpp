@@ -19,8 +19,11 @@ google::protobuf::Timestamp to_timestamp(std::chrono::system_clock::time_point t
 std::chrono::system_clock::time_point from_timestamp(const google::protobuf::Timestamp& time);
 google::protobuf::Duration to_duration(std::chrono::microseconds duration);
 
-// Every field of `event`, its kind as the matching member of the `kind` oneof.
+// Every field of `event`, its kind as the matching member of the `kind` oneof; not the details.
 void to_proto(const proxy::FlowEvent& event, v1::FlowEvent& out);
+// The details an event carries while a subscriber wants them (WatchFlows include_headers): the
+// head's fields, a WebSocket message's first bytes.
+void add_details(const proxy::FlowEvent& event, v1::FlowEvent& out);
 
 // The ExchangeDone part of an exchange_done event.
 void to_exchange_done(const proxy::FlowEvent& event, v1::ExchangeDone& out);

@@ -26,8 +26,11 @@ constexpr int watch_events = 2;  // WatchFlowsResponse.events
 constexpr int seconds = 1, nanos = 2;
 }  // namespace field
 
-// FlowEventKind's order is the oneof's field order (connection_opened = 20 ... tls_failure = 27).
+// FlowEventKind's order is the oneof's field order (connection_opened = 20 ... tls_failure = 27,
+// websocket_message = 28).
 static_assert(static_cast<int>(Kind::tls_failure) - static_cast<int>(Kind::connection_opened) == 7);
+static_assert(static_cast<int>(Kind::websocket_message) - static_cast<int>(Kind::connection_opened) ==
+              8);
 int kind_field(Kind kind) {
     return field::first_kind + static_cast<int>(kind);
 }
@@ -142,6 +145,9 @@ std::size_t kind_body_size(const proxy::FlowEvent& e, std::size_t ttfb_size,
         case Kind::tls_failure:
             return string_size(1, e.server_name) + (e.upstream_side ? tag_size(2) + 1 : 0) +
                    string_size(3, e.error);
+        case Kind::websocket_message:
+            return (e.from_client ? tag_size(1) + 1 : 0) + uint_size(2, e.opcode) +
+                   uint_size(3, e.length);
     }
     return 0;
 }
@@ -245,6 +251,11 @@ std::uint8_t* FlowEventWire::write_rest(std::uint8_t* out) const {
             out = write_string(1, e.server_name, out);
             if (e.upstream_side) out = WireFormatLite::WriteBoolToArray(2, true, out);
             out = write_string(3, e.error, out);
+            break;
+        case Kind::websocket_message:
+            if (e.from_client) out = WireFormatLite::WriteBoolToArray(1, true, out);
+            out = write_uint(2, e.opcode, out);
+            out = write_uint(3, e.length, out);
             break;
     }
     return out;

@@ -1,5 +1,7 @@
 #include "control/watch_flows.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
+
 #include <grpc/slice.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/slice.h>
@@ -42,6 +44,23 @@ std::chrono::steady_clock::time_point next_tick(std::chrono::steady_clock::time_
 
 }  // namespace
 
+// An `events` entry of WatchFlowsResponse: the event as the wire writes it, then its details.
+static std::size_t detail_field_size(const FlowEventWire& wire, const std::string& detail) {
+    if (detail.empty()) return wire.field_size();
+    const auto length = wire.size() + detail.size();
+    return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(length) + length;
+}
+
+static std::uint8_t* write_detail_field(const FlowEventWire& wire, const std::string& detail,
+                                 std::uint8_t* out) {
+    if (detail.empty()) return wire.write_field(out);
+    using google::protobuf::io::CodedOutputStream;
+    *out++ = (2 << 3) | 2;  // WatchFlowsResponse.events, length-delimited
+    out = CodedOutputStream::WriteVarint64ToArray(wire.size() + detail.size(), out);
+    out = wire.write(out);
+    return CodedOutputStream::WriteRawToArray(detail.data(), static_cast<int>(detail.size()), out);
+}
+
 class WatchReactor;
 
 struct StreamStart {
@@ -50,6 +69,7 @@ struct StreamStart {
     std::uint64_t cursor = 0;
     bool replay = false;     // since_sequence given: say caught_up once the replay reaches the end
     bool restarted = false;  // the client's log_id is another server's: say so in the first Gap
+    bool details = false;    // include_headers: events with their fields and payloads
 };
 
 struct MessageBody;
@@ -65,10 +85,12 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
           timer_(hub.worker()) {
         hub_.stream_started();
         hub_.flows().subscribers.fetch_add(1, std::memory_order_relaxed);
+        if (start_.details) hub_.flows().detail_subscribers.fetch_add(1, std::memory_order_relaxed);
         if (reads_tail()) hub_.tail().acquire();
     }
     ~WatchStream() {
         if (reads_tail()) hub_.tail().release();
+        if (start_.details) hub_.flows().detail_subscribers.fetch_sub(1, std::memory_order_relaxed);
         hub_.stream_ended(this);
     }
 
@@ -83,8 +105,8 @@ class WatchStream : public std::enable_shared_from_this<WatchStream> {
     void detach();     // the reactor is going away (OnDone)
 
   private:
-    // Every event passes: the stream sends the tail's shared encodings.
-    bool reads_tail() const { return start_.filter.passes_everything(); }
+    // Every event passes, as the shared encodings have it (no details): the stream sends those.
+    bool reads_tail() const { return start_.filter.passes_everything() && !start_.details; }
     void pump_locked();
     bool next_message_locked();
     std::optional<MessageBody> unfiltered_body_locked();
@@ -185,6 +207,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
             return;
         }
         start.log_id = context.log_id;
+        start.details = request.include_headers();
         if (request.has_since_sequence()) {
             start.replay = true;
             start.restarted = !request.log_id().empty() && request.log_id() != context.log_id;
@@ -311,6 +334,9 @@ MessageBody WatchStream::filtered_body_locked() {
     // a filter that skips most events would make the shared encodings a slice per event.
     std::vector<proxy::FlowEventPtr> passed;
     std::vector<FlowEventWire> wires;
+    // include_headers: each event's details, encoded by protobuf as fields of the FlowEvent message
+    // that follow those the wire writes (a parser takes fields in any order).
+    std::vector<std::string> details;
     std::size_t bytes = 0;
     // Another read only while the message has no event yet, so a Gap always comes before them all;
     // reads whose events the filter all skips are read past at once: skipped events are not gaps.
@@ -327,12 +353,19 @@ MessageBody WatchStream::filtered_body_locked() {
             auto& logged = batch.events[used];
             if (!start_.filter.passes(logged->event)) continue;
             const auto& wire = wires.emplace_back(logged->event);
-            if (!passed.empty() &&
-                bytes + wire.field_size() > max_message_bytes) {  // the rest next time
+            auto& detail = details.emplace_back();
+            if (start_.details && (logged->event.fields || logged->event.payload)) {
+                v1::FlowEvent only_details;
+                add_details(logged->event, only_details);
+                only_details.SerializeToString(&detail);
+            }
+            const auto size = detail_field_size(wire, detail);
+            if (!passed.empty() && bytes + size > max_message_bytes) {  // the rest next time
                 wires.pop_back();
+                details.pop_back();
                 break;
             }
-            bytes += wire.field_size();
+            bytes += size;
             passed.push_back(std::move(logged));  // keeps the event `wire` reads alive
         }
         const bool all_used = used == batch.events.size();
@@ -343,7 +376,7 @@ MessageBody WatchStream::filtered_body_locked() {
     if (passed.empty()) return body;
     grpc_slice raw = grpc_slice_malloc(bytes);
     auto* out = GRPC_SLICE_START_PTR(raw);
-    for (const auto& wire : wires) out = wire.write_field(out);
+    for (std::size_t i = 0; i < wires.size(); ++i) out = write_detail_field(wires[i], details[i], out);
     body.slices.emplace_back(raw, grpc::Slice::STEAL_REF);
     body.events = passed.size();
     return body;

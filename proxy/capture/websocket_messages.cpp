@@ -148,9 +148,11 @@ void WebSocketFrameTap::frame_complete() {
         m.payload = control_payload_.substr(0, static_cast<std::size_t>(keep));
         messages_.payload_bytes += keep;
         control_message_ = SIZE_MAX;
+        if (on_message) on_message(m);
         return;
     }
     if (fin_) {
+        if (data_message_ != SIZE_MAX && on_message) on_message(messages_.messages[data_message_]);
         data_open_ = false;
         data_message_ = SIZE_MAX;
     }

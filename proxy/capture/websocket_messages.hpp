@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,8 @@ class WebSocketFrameTap {
 
     void feed(std::string_view bytes);
     bool broken() const { return broken_; }
+    // Called as each kept message is complete (the flow events' websocket_message).
+    std::function<void(const CapturedWebSocketMessage&)> on_message;
 
   private:
     void header_complete();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "proxy/accounting/connection_registry.hpp"
+#include "proxy/http/http_head.hpp"
 #include "proxy/rules/connect_action.hpp"
 
 namespace mproxy::proxy {
@@ -21,6 +22,7 @@ enum class FlowEventKind {
     response_head,      // the final response head from the origin (or mproxy's own answer)
     exchange_done,      // status, bytes each way, durations, error
     tls_failure,        // a TLS handshake failed, with the client or with the origin
+    websocket_message,  // a WebSocket message relayed after a 101 (captured exchanges)
 };
 std::string_view to_string(FlowEventKind kind);
 
@@ -57,6 +59,17 @@ struct FlowEvent {
     // tls_failure
     std::string server_name;  // the SNI
     bool upstream_side = false;  // false: the handshake with the client failed
+
+    // websocket_message
+    bool from_client = false;
+    unsigned opcode = 0;
+    std::uint64_t length = 0;
+
+    // Only while a subscriber asked for them (FlowLog::wants_details()): request_head,
+    // interim_response and response_head carry the head's fields, websocket_message its first
+    // bytes. Shared, so that copying the event does not copy them.
+    std::shared_ptr<const HeaderFields> fields;
+    std::shared_ptr<const std::string> payload;
 };
 
 // An event as the log holds it: immutable once published, shared by every reader, so a reader

@@ -22,6 +22,8 @@ std::string_view to_string(FlowEventKind kind) {
             return "response_head";
         case FlowEventKind::exchange_done:
             return "exchange_done";
+        case FlowEventKind::websocket_message:
+            return "websocket_message";
         case FlowEventKind::tls_failure:
             return "tls_failure";
     }

@@ -68,6 +68,10 @@ class FlowLog {
     std::uint64_t last_flow_id() const { return next_flow_id_.load(std::memory_order_relaxed) - 1; }
 
     std::atomic<std::uint64_t> subscribers{0};
+    // Subscribers that want head fields and WebSocket payloads (WatchFlows include_headers): the
+    // data plane copies them into events only while there is one.
+    std::atomic<std::uint64_t> detail_subscribers{0};
+    bool wants_details() const { return detail_subscribers.load(std::memory_order_relaxed) > 0; }
     std::atomic<std::uint64_t> dropped_to_subscribers{0};
 
   private:

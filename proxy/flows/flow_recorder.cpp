@@ -66,20 +66,37 @@ void FlowRecorder::request_head(const RequestHead& request, const Authority& ori
     if (!log_.enabled()) return;
     method_ = request.method;
     path_ = request.target;
-    log_.publish(flow_base(FlowEventKind::request_head));
-}
-
-void FlowRecorder::interim_relayed(unsigned status) {
-    if (!log_.enabled()) return;
-    auto event = flow_base(FlowEventKind::interim_response);
-    event.status = status;
+    auto event = flow_base(FlowEventKind::request_head);
+    if (log_.wants_details()) event.fields = std::make_shared<const HeaderFields>(request.fields);
     log_.publish(std::move(event));
 }
 
-void FlowRecorder::final_response(unsigned status) {
+void FlowRecorder::interim_relayed(const ResponseHead& interim) {
+    if (!log_.enabled()) return;
+    auto event = flow_base(FlowEventKind::interim_response);
+    event.status = interim.status;
+    if (log_.wants_details()) event.fields = std::make_shared<const HeaderFields>(interim.fields);
+    log_.publish(std::move(event));
+}
+
+void FlowRecorder::final_response(const ResponseHead& response) {
     if (!log_.enabled()) return;
     auto event = flow_base(FlowEventKind::response_head);
-    event.status = status;
+    event.status = response.status;
+    if (log_.wants_details()) event.fields = std::make_shared<const HeaderFields>(response.fields);
+    log_.publish(std::move(event));
+}
+
+void FlowRecorder::websocket_message(bool from_client, unsigned opcode, std::uint64_t length,
+                                     std::string_view first_bytes) {
+    if (!log_.enabled()) return;
+    auto event = flow_base(FlowEventKind::websocket_message);
+    event.from_client = from_client;
+    event.opcode = opcode;
+    event.length = length;
+    constexpr std::size_t most = 1024;
+    if (log_.wants_details())
+        event.payload = std::make_shared<const std::string>(first_bytes.substr(0, most));
     log_.publish(std::move(event));
 }
 

@@ -29,8 +29,10 @@ public:
     void decision(const Authority& target, const RuleDecision& decision, std::string_view method);
     // Starts a new flow (exchange); the events that follow belong to it until the next one.
     void request_head(const RequestHead& request, const Authority& origin);
-    void interim_relayed(unsigned status) override;
-    void final_response(unsigned status) override;
+    void interim_relayed(const ResponseHead& interim) override;
+    void final_response(const ResponseHead& response) override;
+    void websocket_message(bool from_client, unsigned opcode, std::uint64_t length,
+                           std::string_view first_bytes) override;
     void exchange_done(const ExchangeOutcome& outcome);
     // An exchange mproxy answered itself (a reject, a failure to reach the origin).
     void answered(unsigned status, const std::string& error);

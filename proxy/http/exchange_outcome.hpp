@@ -6,6 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "proxy/http/http_head.hpp"
 
 namespace mproxy::proxy {
 
@@ -33,8 +36,12 @@ struct ExchangeOutcome {
 // Told of response heads as they are relayed (flow events); called on the connection's thread.
 class ExchangeObserver {
 public:
-    virtual void interim_relayed(unsigned status) = 0;
-    virtual void final_response(unsigned status) = 0;
+    // The heads as received from the origin, before mproxy changes anything.
+    virtual void interim_relayed(const ResponseHead& interim) = 0;
+    virtual void final_response(const ResponseHead& response) = 0;
+    // A whole WebSocket message after a 101 (exchanges the capture covers): its first bytes.
+    virtual void websocket_message(bool from_client, unsigned opcode, std::uint64_t length,
+                                   std::string_view first_bytes) = 0;
 
 protected:
     ~ExchangeObserver() = default;

@@ -99,7 +99,7 @@ awaitable<> write_request(Duplex& d) {
 
 awaitable<bool> relay_interim(Duplex& d, ResponseHead& interim) {
     ++d.out.interim_responses;
-    if (d.observer) d.observer->interim_relayed(interim.status);
+    if (d.observer) d.observer->interim_relayed(interim);
     if (d.capture) d.capture->interim_received(interim);
     if (d.request.client_version_minor == 0) co_return true;  // HTTP/1.0 clients do not expect 1xx
     strip_hop_by_hop(interim.fields, false);
@@ -122,7 +122,7 @@ awaitable<bool> relay_interim(Duplex& d, ResponseHead& interim) {
 
 awaitable<> relay_final(Duplex& d, ResponseHead& response, BodyFraming framing) {
     d.out.status = response.status;
-    if (d.observer) d.observer->final_response(response.status);
+    if (d.observer) d.observer->final_response(response);
     if (d.capture) d.capture->final_received(response);
     const bool switching = response.status == 101;
     // RFC 9112 section 7.1: no chunked framing to an HTTP/1.0 client. Its body goes out as the
@@ -276,9 +276,15 @@ awaitable<ExchangeOutcome> run_exchange(ByteStream& client, beast::flat_buffer& 
         out.upgraded = true;
         // A captured exchange has its WebSocket frames parsed as they are relayed.
         std::optional<TunnelTaps> taps;
-        if (capture)
+        if (capture) {
+            if (observer)
+                for (auto* frames : {&capture->client_frames(), &capture->origin_frames()})
+                    frames->on_message = [observer](const CapturedWebSocketMessage& m) {
+                        observer->websocket_message(m.from_client, m.opcode, m.length, m.payload);
+                    };
             taps = TunnelTaps{[&frames = capture->client_frames()](std::string_view b) { frames.feed(b); },
                               [&frames = capture->origin_frames()](std::string_view b) { frames.feed(b); }};
+        }
         const auto tunnel = co_await run_tunnel(client, client_buffer, upstream.io(), upstream.buffer, deadline,
                                                 limits.idle_timeout, taps ? &*taps : nullptr);
         out.request_body_bytes += tunnel.client_to_upstream;

@@ -429,5 +429,92 @@ TEST_F(FlowsCaptureTest, WebSocketMessagesComeWithGetFlowAndInTheHar) {
     EXPECT_EQ(entries[0]["response"]["status"], 101);
 }
 
+// A watch with include_headers from the current end of the log, returned once caught up.
+Watch detailed_watch(FlowsServiceTest& test, std::function<Watch(const v1::WatchFlowsRequest&)> open,
+                     std::uint64_t from) {
+    v1::WatchFlowsRequest request;
+    request.set_include_headers(true);
+    request.set_since_sequence(from);
+    auto w = open(request);
+    Item item;
+    while (w.next(item))
+        if (item.caught_up()) break;
+    (void)test;
+    return w;
+}
+
+TEST_F(FlowsCaptureTest, WatchWithIncludeHeadersCarriesFieldsAndTheLightStreamDoesNot) {
+    auto light = watch_from_now();
+    auto detailed = detailed_watch(
+        *this, [&](const v1::WatchFlowsRequest& r) { return watch(r); },
+        proxy().flows().last_sequence());
+    EXPECT_TRUE(proxy().flows().wants_details());
+
+    get(origin.url("/say/fields"), {"X-Trace: 7"});
+    const auto done = [](const v1::FlowEvent& e) { return e.has_exchange_done(); };
+    const auto with = read_events(detailed, done);
+    const auto without = read_events(light, done);
+
+    const v1::FlowEvent* request_head = nullptr;
+    const v1::FlowEvent* response_head = nullptr;
+    for (const auto& e : with) {
+        if (e.has_request_head()) request_head = &e;
+        if (e.has_response_head()) response_head = &e;
+    }
+    ASSERT_NE(request_head, nullptr);
+    ASSERT_NE(response_head, nullptr);
+    ASSERT_NE(field(request_head->fields(), "X-Trace"), nullptr) << request_head->ShortDebugString();
+    EXPECT_EQ(field(request_head->fields(), "X-Trace")->value(), "7");
+    EXPECT_NE(field(response_head->fields(), "Content-Length"), nullptr)
+        << response_head->ShortDebugString();
+    EXPECT_EQ(request_head->request_head().path(), "/say/fields") << "the light fields too";
+    for (const auto& e : without) EXPECT_EQ(e.fields_size(), 0) << e.ShortDebugString();
+    EXPECT_EQ(with.size(), without.size()) << "the same events, only heavier";
+
+    detailed.context->TryCancel();
+    Item item;
+    while (detailed.next(item)) {
+    }
+    detailed.reader->Finish();
+    for (int i = 0; i < 200 && proxy().flows().wants_details(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_FALSE(proxy().flows().wants_details()) << "fields are copied only while wanted";
+}
+
+TEST_F(FlowsCaptureTest, WebSocketMessagesComeAsEventsOfTheirOwn) {
+    auto light = watch_from_now();
+    auto detailed = detailed_watch(
+        *this, [&](const v1::WatchFlowsRequest& r) { return watch(r); },
+        proxy().flows().last_sequence());
+    {
+        ProxiedWebSocket ws(proxy_port(), origin.authority(), WebSocketRoute::absolute_form);
+        EXPECT_EQ(ws.receive(), "welcome");
+        ws.send("over the wire");
+        EXPECT_EQ(ws.receive(), "over the wire");
+        ws.close();
+    }
+    const auto done = [](const v1::FlowEvent& e) { return e.has_exchange_done(); };
+    std::vector<const v1::FlowEvent*> messages;
+    const auto with = read_events(detailed, done);
+    for (const auto& e : with)
+        if (e.has_websocket_message()) messages.push_back(&e);
+    ASSERT_GE(messages.size(), 3u);
+    EXPECT_FALSE(messages[0]->websocket_message().from_client());
+    EXPECT_EQ(messages[0]->websocket_message().opcode(), 1u);
+    EXPECT_EQ(messages[0]->websocket_message().length(), 7u);
+    EXPECT_EQ(messages[0]->payload(), "welcome");
+    EXPECT_TRUE(messages[1]->websocket_message().from_client());
+    EXPECT_EQ(messages[1]->payload(), "over the wire");
+    EXPECT_EQ(messages[1]->path(), "/ws");
+
+    std::size_t light_messages = 0;
+    for (const auto& e : read_events(light, done))
+        if (e.has_websocket_message()) {
+            ++light_messages;
+            EXPECT_TRUE(e.payload().empty());
+        }
+    EXPECT_EQ(light_messages, messages.size()) << "the light stream has them too, without bytes";
+}
+
 }  // namespace
 }  // namespace mproxy::test

@@ -88,6 +88,23 @@ TEST(MproxyctlCapture, ShowBodyAndHarReadTheStoreAlsoAfterARestart) {
     EXPECT_EQ(nlohmann::json::parse(read_file(har_file))["log"]["entries"].size(), 0u);
 }
 
+TEST(MproxyctlCapture, WatchWithHeadersPrintsTheFieldsUnderEachHead) {
+    TestOrigin origin;
+    TemporaryDirectory state("mproxyctl-watch-headers");
+    Mproxyd server(state.path());
+    MproxyctlProcess watch(with_connection({"flows", "watch", "--headers"}, server));
+    // The watch asks for headers once it runs: until then exchanges have none to show.
+    auto shows_fields = [](const std::string& out) {
+        return out.find("    > Host: 127.0.0.1:") != std::string::npos &&
+               out.find("    < Content-Length: ") != std::string::npos;
+    };
+    for (int i = 0; i < 50 && !shows_fields(watch.out()); ++i) {
+        EXPECT_EQ(curl_status(server.proxy(), origin.url("/say/fields")), "200");
+        watch.wait_until(shows_fields, 200ms);
+    }
+    EXPECT_TRUE(shows_fields(watch.out())) << watch.out() << watch.err();
+}
+
 TEST(MproxyctlCapture, BadTimesAndUnknownFlowsAreClearErrors) {
     TemporaryDirectory state("mproxyctl-capture-errors");
     Mproxyd server(state.path());
