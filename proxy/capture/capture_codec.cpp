@@ -6,7 +6,10 @@ namespace mproxy::proxy {
 
 namespace {
 
-constexpr std::uint8_t format_version = 1;
+// 2: the listing's values (connection, client, mode, origin, request line, status, sizes,
+// duration, error) moved in from columns of their own, which cost the writer a bind and a record
+// field each.
+constexpr std::uint8_t format_version = 2;
 
 class Writer {
   public:
@@ -118,6 +121,17 @@ std::string encode_capture_detail(const CapturedExchange& e) {
     w.byte(static_cast<std::uint8_t>((e.fields_captured ? 1 : 0) | (e.answered_by_proxy ? 2 : 0) |
                                      (e.request_body.captured ? 4 : 0) |
                                      (e.response_body.captured ? 8 : 0)));
+    w.varint(e.connection_id);
+    w.text(e.client);
+    w.varint(static_cast<std::uint64_t>(e.mode));
+    w.text(e.host);
+    w.varint(e.port);
+    w.text(e.request.method);
+    w.text(e.request.target);
+    w.varint(e.request_bytes);
+    w.varint(e.response_bytes);
+    w.signed_varint(e.duration.count());
+    w.text(e.error);
     w.varint(e.request.version_minor);
     w.fields(e.request.fields);
     w.varint(e.interim.size());
@@ -142,6 +156,17 @@ bool decode_capture_detail(std::string_view bytes, CapturedExchange& e) {
     e.answered_by_proxy = flags & 2;
     e.request_body.captured = flags & 4;
     e.response_body.captured = flags & 8;
+    e.connection_id = r.varint();
+    e.client = r.text();
+    e.mode = static_cast<ConnectionMode>(r.varint());
+    e.host = r.text();
+    e.port = static_cast<std::uint16_t>(r.varint());
+    e.request.method = r.text();
+    e.request.target = r.text();
+    e.request_bytes = r.varint();
+    e.response_bytes = r.varint();
+    e.duration = std::chrono::microseconds(r.signed_varint());
+    e.error = r.text();
     e.request.version_minor = static_cast<unsigned>(r.varint());
     r.fields(e.request.fields);
     const auto interim = r.varint();

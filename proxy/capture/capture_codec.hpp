@@ -1,6 +1,6 @@
 #pragma once
-// A CapturedExchange's heads, trailers, timings and body states as one compact byte string (the
-// store's `detail` column), and back. Bodies are kept apart, so a listing never reads them.
+// A CapturedExchange as one compact byte string (the store's `detail` column: all but its flow id
+// and start time, which are columns, and its body bytes), and back. Bodies are kept apart, so a listing never reads them.
 // Versioned: a record from a newer format is refused rather than misread.
 
 #include <optional>
@@ -12,7 +12,8 @@
 namespace mproxy::proxy {
 
 std::string encode_capture_detail(const CapturedExchange& exchange);
-// Fills what encode_capture_detail() wrote (not the columns of its own, nor the body bytes);
+// Fills what encode_capture_detail() wrote (all but the flow id, the start time and the body
+// bytes, which the store keeps apart);
 // false when `bytes` is not such a record.
 bool decode_capture_detail(std::string_view bytes, CapturedExchange& exchange);
 

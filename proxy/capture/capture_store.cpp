@@ -19,25 +19,17 @@ using sqlite::is_corruption;
 using sqlite::open_database;
 using sqlite::Statement;
 
+// Version 2 (PRAGMA user_version): the row is its id, start time, size and the detail record; no
+// index on the start time, whose order is the id's (ids are handed out as exchanges start), so a
+// time bound is found by a binary search over the ids. Each column and index an insert updates
+// cost the writer thread, and through it the core it shares with the traffic.
+constexpr int schema_version = 2;
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS exchanges(
   id INTEGER PRIMARY KEY,
   started_us INTEGER NOT NULL,
-  connection_id INTEGER NOT NULL,
-  client TEXT NOT NULL,
-  mode INTEGER NOT NULL,
-  host TEXT NOT NULL,
-  port INTEGER NOT NULL,
-  method TEXT NOT NULL,
-  target TEXT NOT NULL,
-  status INTEGER NOT NULL,
-  request_bytes INTEGER NOT NULL,
-  response_bytes INTEGER NOT NULL,
-  duration_us INTEGER NOT NULL,
-  error TEXT NOT NULL,
   size INTEGER NOT NULL,
   detail BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS exchanges_started ON exchanges(started_us);
 CREATE TABLE IF NOT EXISTS bodies(
   id INTEGER PRIMARY KEY,  -- flow id * 2 + direction (0 request, 1 response): a rowid table, which
   data BLOB NOT NULL);     -- keeps large values compact where WITHOUT ROWID would spill them
@@ -46,7 +38,11 @@ CREATE TABLE IF NOT EXISTS messages(
   data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 )";
-// A row's bookkeeping beyond its columns' bytes: the row header, the index entries, page slack.
+// Threads hand out flow ids and read the clock a moment apart: an id's start time may trail a
+// smaller id's by that moment. Time bounds searched by id are widened by this much, then applied
+// to the rows exactly.
+constexpr std::int64_t id_order_skew_us = 1'000'000;
+// A row's bookkeeping beyond its columns' bytes: the row header, the B-tree cell, page slack.
 constexpr std::uint64_t row_overhead = 64;
 constexpr auto batch_wait = std::chrono::milliseconds(20);  // lets a batch fill before a commit
 constexpr std::size_t batch_size = 256;  // committed at once without waiting for batch_wait
@@ -55,42 +51,50 @@ std::int64_t micros_since_epoch(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-// What a row costs on disk: its bytes, plus a third for what pages and the index add around them
-// (the file measured 1.29 to 1.32 times the bytes of its rows in bench_capture_store), so that the
-// budget bounds the file, not just the data.
+// What a row costs on disk: its bytes, plus a third for what pages add around them (with the
+// started_us index of version 1 the file measured 1.29 to 1.32 times the bytes of its rows in
+// bench_capture_store), so that the budget bounds the file, not just the data.
 std::uint64_t row_size(const CapturedExchange& e, std::size_t detail_bytes,
                        std::size_t messages_bytes) {
-    const std::uint64_t content = detail_bytes + messages_bytes + e.client.size() + e.host.size() +
-                                  e.request.method.size() + e.request.target.size() +
-                                  e.error.size() + e.request_body.bytes.size() +
+    const std::uint64_t content = detail_bytes + messages_bytes + e.request_body.bytes.size() +
                                   e.response_body.bytes.size();
     return row_overhead + content + content / 3;
 }
 
-// The columns of a listing, in this order, then `detail`.
-constexpr const char* columns =
-    "id, started_us, connection_id, client, mode, host, port, method, target, status, "
-    "request_bytes, "
-    "response_bytes, duration_us, error, detail";
+// The columns of a listing, in this order.
+constexpr const char* columns = "id, started_us, detail";
 
 std::optional<CapturedExchange> read_row(const Statement& s) {
     CapturedExchange e;
     e.flow_id = static_cast<std::uint64_t>(s.integer(0));
     e.started = Clock::time_point(std::chrono::microseconds(s.integer(1)));
-    e.connection_id = static_cast<std::uint64_t>(s.integer(2));
-    e.client = s.text(3);
-    e.mode = static_cast<ConnectionMode>(s.integer(4));
-    e.host = s.text(5);
-    e.port = static_cast<std::uint16_t>(s.integer(6));
-    e.request.method = s.text(7);
-    e.request.target = s.text(8);
-    e.response.status = static_cast<unsigned>(s.integer(9));
-    e.request_bytes = static_cast<std::uint64_t>(s.integer(10));
-    e.response_bytes = static_cast<std::uint64_t>(s.integer(11));
-    e.duration = std::chrono::microseconds(s.integer(12));
-    e.error = s.text(13);
-    if (!decode_capture_detail(s.text(14), e)) return std::nullopt;
+    if (!decode_capture_detail(s.text(2), e)) return std::nullopt;
     return e;
+}
+
+// The smallest id whose exchange started at or after `t` (one past the largest id when none did),
+// by a binary search over the ids, whose order is the start times' (up to id_order_skew_us).
+std::int64_t first_id_from(sqlite3* db, std::int64_t t) {
+    Statement bounds(db, "SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM exchanges");
+    if (bounds.step() != SQLITE_ROW) return 0;
+    std::int64_t lo = bounds.integer(0), hi = bounds.integer(1) + 1;  // the answer is in [lo, hi]
+    Statement at(db, "SELECT id, started_us FROM exchanges WHERE id >= ?1 ORDER BY id LIMIT 1");
+    while (lo < hi) {
+        const auto mid = lo + (hi - lo) / 2;
+        at.bind(1, mid);
+        if (at.step() != SQLITE_ROW) {
+            at.reset();
+            hi = mid;
+            continue;
+        }
+        const auto id = at.integer(0), started = at.integer(1);
+        at.reset();
+        if (started >= t)
+            hi = std::min(hi, id);
+        else
+            lo = id + 1;
+    }
+    return lo;
 }
 
 }  // namespace
@@ -100,30 +104,20 @@ struct CaptureStore::Writer {
     explicit Writer(Database database)
         : db(std::move(database)),
           insert(db.get(),
-                 "INSERT OR REPLACE INTO exchanges(id, started_us, connection_id, client, mode, "
-                 "host, port, "
-                 "method, target, status, request_bytes, response_bytes, duration_us, error, size, "
-                 "detail) "
-                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
+                 "INSERT OR REPLACE INTO exchanges(id, started_us, size, detail) "
+                 "VALUES(?1, ?2, ?3, ?4)"),
           insert_body(db.get(), "INSERT OR REPLACE INTO bodies(id, data) VALUES(?1, ?2)"),
           insert_messages(db.get(), "INSERT OR REPLACE INTO messages(id, data) VALUES(?1, ?2)"),
           save_bytes(db.get(), "INSERT OR REPLACE INTO meta(key, value) VALUES('bytes', ?1)"),
           oldest(db.get(), "SELECT id, size FROM exchanges ORDER BY id LIMIT 512"),
-          older_than(
-              db.get(),
-              "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM exchanges WHERE started_us < ?1"),
+          older_than(db.get(),
+                     "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM exchanges WHERE id < ?1"),
           evict_through(db.get(), "DELETE FROM exchanges WHERE id <= ?1"),
           evict_bodies_through(db.get(), "DELETE FROM bodies WHERE id <= ?1 * 2 + 1"),
           evict_messages_through(db.get(), "DELETE FROM messages WHERE id <= ?1"),
-          evict_before(db.get(), "DELETE FROM exchanges WHERE started_us < ?1"),
-          // Through the started_us index and the rowids: no scan of the bodies.
-          evict_bodies_before(db.get(),
-                              "DELETE FROM bodies WHERE id IN (SELECT id * 2 FROM exchanges WHERE "
-                              "started_us < ?1 UNION ALL SELECT id * 2 + 1 FROM exchanges WHERE "
-                              "started_us < ?1)"),
-          evict_messages_before(db.get(),
-                                "DELETE FROM messages WHERE id IN (SELECT id FROM exchanges WHERE "
-                                "started_us < ?1)") {}
+          evict_before(db.get(), "DELETE FROM exchanges WHERE id < ?1"),
+          evict_bodies_before(db.get(), "DELETE FROM bodies WHERE id < ?1 * 2"),
+          evict_messages_before(db.get(), "DELETE FROM messages WHERE id < ?1") {}
 
     // Writes the batch in one transaction; SQLITE_OK, or the code of the failure (rolled back).
     int commit(const std::vector<Queued>& batch, std::uint64_t& truncated_bodies);
@@ -157,20 +151,8 @@ int CaptureStore::Writer::commit(const std::vector<Queued>& batch,
         const auto size = row_size(e, detail.size(), messages.size());
         rc = insert.bind(1, static_cast<std::int64_t>(e.flow_id))
                  .bind(2, micros_since_epoch(e.started))
-                 .bind(3, static_cast<std::int64_t>(e.connection_id))
-                 .bind(4, e.client)
-                 .bind(5, static_cast<std::int64_t>(e.mode))
-                 .bind(6, e.host)
-                 .bind(7, static_cast<std::int64_t>(e.port))
-                 .bind(8, e.request.method)
-                 .bind(9, e.request.target)
-                 .bind(10, static_cast<std::int64_t>(e.response.status))
-                 .bind(11, static_cast<std::int64_t>(e.request_bytes))
-                 .bind(12, static_cast<std::int64_t>(e.response_bytes))
-                 .bind(13, static_cast<std::int64_t>(e.duration.count()))
-                 .bind(14, e.error)
-                 .bind(15, static_cast<std::int64_t>(size))
-                 .bind_blob(16, detail)
+                 .bind(3, static_cast<std::int64_t>(size))
+                 .bind_blob(4, detail)
                  .run();
         if (ok(rc) && !messages.empty())
             rc = insert_messages.bind(1, static_cast<std::int64_t>(e.flow_id))
@@ -198,17 +180,19 @@ int CaptureStore::Writer::commit(const std::vector<Queued>& batch,
 }
 
 std::uint64_t CaptureStore::Writer::evict_older_than(std::chrono::seconds max_age) {
-    const auto cutoff = micros_since_epoch(Clock::now() - max_age);
-    older_than.bind(1, cutoff);
+    // Through the first id that started at the cutoff (exchanges up to id_order_skew_us past
+    // their age may stay until the next check).
+    const auto through = first_id_from(db.get(), micros_since_epoch(Clock::now() - max_age));
+    older_than.bind(1, through);
     const bool any = older_than.step() == SQLITE_ROW && older_than.integer(1) > 0;
     const auto freed = any ? static_cast<std::uint64_t>(older_than.integer(0)) : 0;
     const auto rows = any ? static_cast<std::uint64_t>(older_than.integer(1)) : 0;
     older_than.reset();
     if (!any) return 0;
     exec(db.get(), "BEGIN");
-    evict_bodies_before.bind(1, cutoff).run();
-    evict_messages_before.bind(1, cutoff).run();
-    evict_before.bind(1, cutoff).run();
+    evict_bodies_before.bind(1, through).run();
+    evict_messages_before.bind(1, through).run();
+    evict_before.bind(1, through).run();
     bytes -= std::min(freed, bytes);
     save_bytes.bind(1, static_cast<std::int64_t>(bytes)).run();
     exec(db.get(), "COMMIT");
@@ -241,13 +225,37 @@ std::uint64_t CaptureStore::Writer::evict_down_to(std::uint64_t goal) {
 
 namespace {
 
-// Creates the schema and reads the budget's count; the SQLite result code of the first failure.
-int prepare_schema(sqlite3* db, std::uint64_t& bytes) {
+// Creates the schema (a store of an earlier version is emptied first: its records are not this
+// version's) and reads the budget's count; the SQLite result code of the first failure.
+int prepare_schema(sqlite3* db, std::uint64_t& bytes, const std::filesystem::path& file) {
     int rc = exec(db, "PRAGMA journal_mode=WAL");
     if (rc == SQLITE_OK) rc = exec(db, "PRAGMA synchronous=NORMAL");
-    if (rc == SQLITE_OK) rc = exec(db, schema);
     if (rc != SQLITE_OK) return rc;
     sqlite3_stmt* stmt = nullptr;
+    rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+    if (rc != SQLITE_OK) return rc;
+    const int version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    if (version != schema_version) {
+        rc = sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'exchanges'",
+                                -1, &stmt, nullptr);
+        if (rc != SQLITE_OK) return rc;
+        const bool earlier = sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) > 0;
+        sqlite3_finalize(stmt);
+        if (earlier) {
+            spdlog::warn("capture store {} has the format of an earlier mproxy (version {}): its "
+                         "captures are discarded",
+                         file.string(), version);
+            rc = exec(db,
+                      "DROP TABLE IF EXISTS exchanges; DROP TABLE IF EXISTS bodies; DROP TABLE IF "
+                      "EXISTS messages; DROP TABLE IF EXISTS meta;");
+            if (rc != SQLITE_OK) return rc;
+        }
+        rc = exec(db, ("PRAGMA user_version=" + std::to_string(schema_version)).c_str());
+        if (rc != SQLITE_OK) return rc;
+    }
+    rc = exec(db, schema);
+    if (rc != SQLITE_OK) return rc;
     rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'bytes'", -1, &stmt, nullptr);
     if (rc != SQLITE_OK) return rc;
     rc = sqlite3_step(stmt);
@@ -278,7 +286,7 @@ CaptureStore::CaptureStore(CaptureStoreConfig config)
     const auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     std::uint64_t bytes = 0;
     auto db = open_database(config_.file, flags);
-    int rc = prepare_schema(db.get(), bytes);
+    int rc = prepare_schema(db.get(), bytes, config_.file);
     if (is_corruption(rc)) {
         db.reset();
         moved_aside_ = config_.file;
@@ -288,7 +296,7 @@ CaptureStore::CaptureStore(CaptureStoreConfig config)
                      config_.file.string(), moved_aside_.string());
         db = open_database(config_.file, flags);
         bytes = 0;
-        rc = prepare_schema(db.get(), bytes);
+        rc = prepare_schema(db.get(), bytes, config_.file);
     }
     if (rc != SQLITE_OK)
         throw std::runtime_error("capture store " + config_.file.string() + ": " +
@@ -449,15 +457,19 @@ std::vector<CapturedExchange> CaptureStore::list(
     std::vector<CapturedExchange> out;
     if (query.limit == 0) return out;
     std::lock_guard lock(reader_mutex_);
+    // The time range as ids first (a range of the primary key), then exactly on the rows.
+    const std::int64_t since = query.since ? micros_since_epoch(*query.since) : INT64_MIN;
+    const std::int64_t until = query.until ? micros_since_epoch(*query.until) : INT64_MAX;
+    std::int64_t below = query.before_id == 0 ? INT64_MAX : static_cast<std::int64_t>(query.before_id);
+    std::int64_t above = static_cast<std::int64_t>(query.after_id);
+    if (query.since) above = std::max(above, first_id_from(reader_.get(), since - id_order_skew_us) - 1);
+    if (query.until) below = std::min(below, first_id_from(reader_.get(), until + id_order_skew_us));
     Statement rows(reader_.get(),
                    (std::string("SELECT ") + columns +
                     " FROM exchanges WHERE id < ?1 AND id > ?4 AND started_us >= ?2 AND "
                     "started_us < ?3 ORDER BY id " + (query.oldest_first ? "ASC" : "DESC"))
                        .c_str());
-    rows.bind(1, query.before_id == 0 ? INT64_MAX : static_cast<std::int64_t>(query.before_id))
-        .bind(2, query.since ? micros_since_epoch(*query.since) : INT64_MIN)
-        .bind(3, query.until ? micros_since_epoch(*query.until) : INT64_MAX)
-        .bind(4, static_cast<std::int64_t>(query.after_id));
+    rows.bind(1, below).bind(2, since).bind(3, until).bind(4, above);
     while (out.size() < query.limit && rows.step() == SQLITE_ROW) {
         auto exchange = read_row(rows);
         if (exchange && (!keep || keep(*exchange))) out.push_back(std::move(*exchange));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <fstream>
 
 #include "proxy/capture/capture_codec.hpp"
@@ -115,7 +117,7 @@ TEST(CaptureCodec, TruncatedOrForeignBytesAreRefused) {
     }
     CapturedExchange back;
     auto newer = bytes;
-    newer[0] = 2;
+    newer[0] = static_cast<char>(newer[0] + 1);
     EXPECT_FALSE(decode_capture_detail(newer, back));
     EXPECT_FALSE(decode_capture_detail(bytes + "x", back));
 }
@@ -243,6 +245,28 @@ TEST(CaptureStore, ACorruptFileIsMovedAsideAndANewStoreStarted) {
     store.submit(std::make_unique<CapturedExchange>(sample(1)));
     store.flush();
     EXPECT_TRUE(store.get(1));
+}
+
+TEST(CaptureStore, AStoreOfAnEarlierFormatIsEmptiedAndUsed) {
+    test::TemporaryDirectory dir;
+    const auto c = config_in(dir);
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(c.file.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "CREATE TABLE exchanges(id INTEGER PRIMARY KEY, started_us INTEGER, "
+                               "host TEXT, detail BLOB); INSERT INTO exchanges VALUES(1, 2, 'old', "
+                               "x'01');",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+    }
+    CaptureStore store(c);
+    EXPECT_TRUE(store.moved_aside().empty()) << "not corrupt: another format";
+    EXPECT_EQ(store.newest_id(), 0u) << "the earlier records are not read as this format's";
+    store.submit(std::make_unique<CapturedExchange>(sample(5)));
+    store.flush();
+    EXPECT_TRUE(store.get(5));
 }
 
 TEST(CaptureStore, ADirectoryThatCannotHoldTheStoreIsAnErrorNamingThePath) {
