@@ -228,7 +228,12 @@ namespace {
 // Creates the schema (a store of an earlier version is emptied first: its records are not this
 // version's) and reads the budget's count; the SQLite result code of the first failure.
 int prepare_schema(sqlite3* db, std::uint64_t& bytes, const std::filesystem::path& file) {
-    int rc = exec(db, "PRAGMA journal_mode=WAL");
+    // 16 KiB pages (for a new file; 4 KiB is SQLite's default): fewer page writes per batch to the
+    // WAL and at its checkpoints, which are most of what the writer thread costs (in the kernel's
+    // page cache); the capture benchmark measured 1 KiB bodies at +36 to +38 % CPU per request
+    // with them against +44 to +45 % with 4 KiB pages, and 64 KiB pages at +45 %.
+    int rc = exec(db, "PRAGMA page_size=16384");
+    if (rc == SQLITE_OK) rc = exec(db, "PRAGMA journal_mode=WAL");
     if (rc == SQLITE_OK) rc = exec(db, "PRAGMA synchronous=NORMAL");
     if (rc != SQLITE_OK) return rc;
     sqlite3_stmt* stmt = nullptr;

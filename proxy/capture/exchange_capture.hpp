@@ -21,7 +21,8 @@ class ExchangeCapture {
     ExchangeCapture(const CapturePolicy& policy, CapturedExchange start);
 
     CapturedExchange& exchange() { return *exchange_; }
-    // The request head as it is sent to the origin; decides whether its body is kept.
+    // The request head as it is sent to the origin; decides whether its body is kept. Its fields
+    // are taken at finish(), not copied now.
     void request_sent(const RequestHead& head);
     // Response heads as received from the origin, before hop-by-hop fields are taken out.
     void interim_received(const ResponseHead& head);
@@ -43,10 +44,12 @@ class ExchangeCapture {
     // The exchange is sent again on a fresh connection: what the failed attempt saw is dropped.
     void reset_attempt();
 
-    // The exchange as it ended, redacted, its timings worked out; the capture is spent.
-    std::unique_ptr<CapturedExchange> finish(const ExchangeOutcome& outcome);
+    // The exchange as it ended, redacted, its timings worked out; the capture is spent. `sent_head` is
+    // the head request_sent() saw, no longer needed by the caller: its fields are moved in.
+    std::unique_ptr<CapturedExchange> finish(const ExchangeOutcome& outcome, RequestHead&& sent_head);
     // An exchange mproxy answered without an origin (it could not be reached, say).
-    std::unique_ptr<CapturedExchange> finish_answered(unsigned status, const std::string& error);
+    std::unique_ptr<CapturedExchange> finish_answered(const RequestHead& sent, unsigned status,
+                                                      const std::string& error);
 
   private:
     void redact();

@@ -342,7 +342,7 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
                 capture->exchange().timings.connect_us = connect_us_;
                 capture->exchange().timings.tls_us = tls_us_;
                 worker_.captures()->submit(
-                    capture->finish_answered(failure->status, failure->reason));
+                    capture->finish_answered(forwarded.head, failure->status, failure->reason));
             }
             co_return co_await reply_error(failure->status, failure->reason,
                                            framing.kind != BodyFraming::Kind::none);
@@ -365,11 +365,13 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
         }
         // A refused upgrade leaves the connection what it was (and captured as such).
         if (forwarded.websocket && !outcome.upgraded) set_mode(mode_before);
-        if (capture) worker_.captures()->submit(capture->finish(outcome));
         ConnectionCounters::add(record_->counters().exchanges, 1);
         ExchangeLog::exchange_done(record_->id(), forwarded.head, origin, outcome);
         worker_.metrics().exchange_done(outcome);
         flow_.exchange_done(outcome);
+        // Last: the capture takes the request head's fields.
+        if (capture)
+            worker_.captures()->submit(capture->finish(outcome, std::move(forwarded.head)));
 
         if (outcome.upstream_reusable) {
             ++upstream_->exchanges;
