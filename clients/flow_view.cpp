@@ -112,7 +112,8 @@ std::string gap_line(const v1::Gap& gap) {
 const std::vector<std::string>& flow_headers() {
     static const std::vector<std::string> headers{"FLOW",   "CONN",   "STARTED",  "CLIENT",
                                                   "MODE",   "METHOD", "TARGET",   "PATH",
-                                                  "STATUS", "SENT",   "RECEIVED", "DURATION"};
+                                                  "STATUS", "SENT",   "RECEIVED", "DURATION",
+                                                  "CAPTURED"};
     return headers;
 }
 
@@ -129,7 +130,9 @@ std::vector<std::string> flow_cells(const v1::Flow& f) {
             done ? std::to_string(f.done().status()) : "-",
             done ? human_bytes(f.done().request_bytes()) : "-",
             done ? human_bytes(f.done().response_bytes()) : "-",
-            done ? human_duration(f.done().duration()) : "running"};
+            done ? human_duration(f.done().duration()) : "running",
+            // In the capture store: flows show has its fields, flows body its bodies.
+            f.capture_state() == v1::CAPTURE_STATE_STORED ? "yes" : "-"};
 }
 
 }  // namespace mproxy::ctl

@@ -55,6 +55,14 @@ TEST(MproxyctlCapture, ShowBodyAndHarReadTheStoreAlsoAfterARestart) {
           "\ncaptured-body\n", "* response body: 13 B, captured whole", "* to 127.0.0.1:"})
         EXPECT_NE(shown.out.find(line), std::string::npos) << line << " in:\n" << shown.out;
 
+    const auto table = run_mproxyctl(with_connection({"flows", "list", "--since", "1h"}, server));
+    ASSERT_EQ(table.status, 0) << table.err;
+    EXPECT_NE(table.out.find("CAPTURED"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("/say/captured-body"), std::string::npos) << table.out;
+    EXPECT_EQ(table.out.back(), '\n');
+    const auto row = table.out.substr(table.out.find("/say/captured-body"));
+    EXPECT_EQ(row.substr(row.find_last_not_of(" \n", row.find('\n')) - 2, 3), "yes") << row;
+
     const auto body = run_mproxyctl(with_connection({"flows", "body", id}, server));
     ASSERT_EQ(body.status, 0) << body.err;
     EXPECT_EQ(body.out, "captured-body");
