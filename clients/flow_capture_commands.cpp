@@ -171,9 +171,16 @@ int body(const CommandContext& context, const BodyFlags& flags) {
         }
         check(reader->Finish(), replica.site());
         destination.commit();
-        if (!complete && info.state() == v1::BODY_STATE_TRUNCATED)
+        if (!complete && info.state() == v1::BODY_STATE_TRUNCATED) {
             std::cerr << "mproxyctl: only the first " << info.captured() << " of " << info.length()
                       << " bytes were captured (the capture policy's cap)\n";
+        } else if (!complete) {
+            // Captured whole, yet its coding stopped before its end: the output is partial.
+            std::cerr << "mproxyctl: the body's " << info.content_encoding()
+                      << " coding ends early: what was written is only what decoded (--raw "
+                         "gives the bytes as captured)\n";
+            return exit_failure;
+        }
         return exit_ok;
     });
 }

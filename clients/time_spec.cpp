@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "clients/cli_error.hpp"
@@ -33,8 +34,12 @@ google::protobuf::Timestamp parse_time_spec(const std::string& text, const std::
                 break;
         }
         if (seconds_per != 0 && amount < std::uint64_t{1} << 32) {
-            const auto at =
-                now - std::chrono::seconds(static_cast<std::int64_t>(amount) * seconds_per);
+            // No further back than the epoch: the clock's range ends about 292 years out.
+            const auto since_epoch =
+                std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+            const auto back = std::min<std::int64_t>(
+                static_cast<std::int64_t>(amount) * seconds_per, since_epoch);
+            const auto at = now - std::chrono::seconds(back);
             return TimeUtil::MicrosecondsToTimestamp(
                 std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch())
                     .count());

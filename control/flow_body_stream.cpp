@@ -103,10 +103,14 @@ grpc::ServerWriteReactor<v1::FlowBodyChunk>* stream_flow_body(
                                                    "no bytes of it: see its rule's capture block "
                                                    "or --capture-body-bytes)"));
     reading->bytes = store->body(flow_id, response);
+    if (reading->bytes.size() != reading->info.captured())  // evicted between the two reads
+        return Stream::fail(failed(grpc::StatusCode::NOT_FOUND,
+                                   "flow " + std::to_string(flow_id) +
+                                       " left the capture store while it was being read (evicted)"));
     reading->max_decoded =
         request.max_decoded_bytes() == 0 ? default_max_decoded_bytes : request.max_decoded_bytes();
     const auto& encoding = reading->info.content_encoding();
-    if (request.decode() && !encoding.empty()) {
+    if (request.decode() && !encoding.empty() && body.length > 0) {
         if (!proxy::can_decode(encoding))
             return Stream::fail(failed(grpc::StatusCode::FAILED_PRECONDITION,
                                        reading->flow + " has Content-Encoding \"" + encoding +

@@ -233,6 +233,10 @@ HarBodyText har_body_text(const proxy::CapturedBody& body, const std::string& co
                 }
                 decoded.append(buffer, n);
             }
+            // A coding cut short in a body captured whole: what decoded, said to be partial.
+            if (decoded_ok && !truncated && !decoder.ended_cleanly())
+                out.comment = "the " + content_encoding + " coding ends early: " +
+                              std::to_string(decoded.size()) + " bytes decoded";
         } catch (const proxy::ContentDecodingError& e) {
             decoded_ok = false;
             out.comment = std::string("not decoded: ") + e.what();

@@ -71,10 +71,9 @@ struct HarExport {
         const auto n = std::min(chunk_bytes, pending.size() - pending_offset);
         out.set_data(pending.substr(pending_offset, n));
         pending_offset += n;
-        if (pending_offset == pending.size()) {
-            pending.clear();
-            pending_offset = 0;
-        }
+        // What was sent goes: the buffer holds about one chunk and one entry, never the document.
+        pending.erase(0, pending_offset);
+        pending_offset = 0;
         last = entries_done && pending.empty();
         return grpc::Status::OK;
     }

@@ -89,8 +89,10 @@ std::int64_t first_id_from(sqlite3* db, std::int64_t t) {
         }
         const auto id = at.integer(0), started = at.integer(1);
         at.reset();
+        // No row lies in [mid, id): mid bounds the answer as well as id does, and always moves
+        // (ids have gaps: exchanges answered by mproxy, captures off by a rule or dropped).
         if (started >= t)
-            hi = std::min(hi, id);
+            hi = mid;
         else
             lo = id + 1;
     }

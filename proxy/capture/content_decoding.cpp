@@ -104,6 +104,7 @@ class InflateStage final : public CodingStage {
             }
             // At the input's end, zlib may still hold output: inflate until it makes no progress.
             const int rc = inflate(&z_, Z_NO_FLUSH);
+            if (rc == Z_STREAM_END && gzip_ && next_member()) continue;
             if (rc == Z_STREAM_END) {
                 stream_ended();
                 break;
@@ -120,6 +121,16 @@ class InflateStage final : public CodingStage {
     }
 
   private:
+    // RFC 1952 allows several members one after another: another one starts where this ended.
+    bool next_member() {
+        if (z_.avail_in == 0 && refill()) {
+            z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(next_));
+            z_.avail_in = static_cast<uInt>(available_);
+        }
+        if (z_.avail_in == 0 || z_.next_in[0] != 0x1f) return false;
+        return inflateReset(&z_) == Z_OK;
+    }
+
     bool start() {
         if (!refill()) {
             done_ = true;

@@ -285,6 +285,29 @@ TEST_F(FlowsCaptureTest, GetFlowBodyRefusalsSayWhy) {
     expect_refused(body(stored_flow("/corrupt").flow_id(), true), grpc::StatusCode::DATA_LOSS,
                    "gzip");
 
+    // A gzip stream cut short by the origin, the body captured whole: decoded, but not complete,
+    // and the HAR says so.
+    std::string text(20000, 'z');
+    for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i * 7 % 26);
+    const auto whole = gzip_encode(text);
+    RecordingOrigin cut(response_with("Content-Encoding: gzip\r\n", whole.substr(0, whole.size() / 2)));
+    get("http://" + cut.authority() + "/cut-short");
+    const auto cut_flow = stored_flow("/cut-short");
+    const auto partial = body(cut_flow.flow_id(), true);
+    ASSERT_TRUE(partial.status.ok()) << partial.status.error_message();
+    EXPECT_EQ(partial.info.state(), v1::BODY_STATE_COMPLETE);
+    EXPECT_FALSE(partial.complete) << "what decoded is not the whole body";
+    EXPECT_GT(partial.data.size(), 0u);
+    v1::ExportHarRequest har_request;
+    har_request.mutable_filter()->set_connection_id(cut_flow.connection_id());
+    auto har_context = call();
+    auto har_reader = flows->ExportHar(har_context.get(), har_request);
+    std::string document;
+    v1::HarChunk chunk;
+    while (har_reader->Read(&chunk)) document += chunk.data();
+    ASSERT_TRUE(har_reader->Finish().ok());
+    EXPECT_NE(document.find("coding ends early"), std::string::npos) << document.substr(0, 3000);
+
     // A GET has no request body: one message saying so.
     const auto none = body(flow.flow_id(), true, v1::BODY_DIRECTION_REQUEST);
     ASSERT_TRUE(none.status.ok()) << none.status.error_message();
@@ -296,8 +319,8 @@ TEST_F(FlowsCaptureTest, GetFlowBodyRefusalsSayWhy) {
     v1::GetFlowBodyRequest request;
     request.set_flow_id(flow.flow_id());
     auto reader = flows->GetFlowBody(unauthenticated.get(), request);
-    v1::FlowBodyChunk chunk;
-    EXPECT_FALSE(reader->Read(&chunk));
+    v1::FlowBodyChunk body_chunk;
+    EXPECT_FALSE(reader->Read(&body_chunk));
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 

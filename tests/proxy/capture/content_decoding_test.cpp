@@ -110,6 +110,13 @@ TEST(ContentDecoding, AListOfCodingsIsUndoneInReverseOrderCaseInsensitively) {
     EXPECT_TRUE(can_decode("gzip, br"));
 }
 
+TEST(ContentDecoding, GzipMembersOneAfterAnotherAreOneBody) {
+    const auto coded = gzip_encode("first member, ") + gzip_encode("second member");
+    ContentDecoder decoder("gzip", coded);
+    EXPECT_EQ(decode_all(decoder), "first member, second member");
+    EXPECT_TRUE(decoder.ended_cleanly());
+}
+
 TEST(ContentDecoding, IdentityAndNoEncodingPassTheBytesThrough) {
     for (const char* encoding : {"", "identity"}) {
         ContentDecoder decoder(encoding, "as is");
