@@ -14,7 +14,7 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build-fuzz"
-targets=(request_head response_head authority client_hello)
+targets=(request_head response_head authority client_hello websocket_frames content_decoding)
 
 CC="${CC:-clang}" CXX="${CXX:-clang++}" cmake -S "$root" -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROXY_FUZZ=ON >/dev/null

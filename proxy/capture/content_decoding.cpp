@@ -181,7 +181,10 @@ class BrotliStage final : public CodingStage {
                 throw ContentDecodingError(
                     std::string("br: ") +
                     BrotliDecoderErrorString(BrotliDecoderGetErrorCode(state_)));
-            if (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT && !refill()) {
+            // It asks for input while it may still hold output (fuzzing found a stream that
+            // does): only with nothing produced, no input left and nothing held is it the end.
+            if (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT && avail_out == max && !refill() &&
+                !BrotliDecoderHasMoreOutput(state_)) {
                 done_ = true;
                 break;
             }
