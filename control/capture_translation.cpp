@@ -19,14 +19,10 @@ void add_fields(const proxy::HeaderFields& fields,
     }
 }
 
-std::string version_of(unsigned minor) {
-    return minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-}
-
 void to_proto(const proxy::ResponseHead& head, v1::CapturedResponse& out) {
     out.set_status(head.status);
     out.set_reason(head.reason);
-    if (head.status != 0) out.set_version(version_of(head.version_minor));
+    if (head.status != 0) out.set_version(http_version_text(head.version_minor));
     add_fields(head.fields, *out.mutable_fields());
 }
 
@@ -55,7 +51,7 @@ void to_proto(const proxy::CapturedExchange& e, v1::CapturedExchange& out) {
     auto& request = *out.mutable_request();
     request.set_method(e.request.method);
     request.set_target(e.request.target);
-    request.set_version(version_of(e.request.version_minor));
+    request.set_version(http_version_text(e.request.version_minor));
     add_fields(e.request.fields, *request.mutable_fields());
     for (const auto& interim : e.interim) to_proto(interim, *out.add_interim());
     to_proto(e.response, *out.mutable_response());
@@ -83,6 +79,10 @@ void to_proto(const proxy::CapturedExchange& e, v1::CapturedExchange& out) {
         message.set_close_reason(m.close_reason);
     }
     out.set_websocket_messages_dropped(e.websocket.dropped);
+}
+
+std::string http_version_text(unsigned minor) {
+    return minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
 }
 
 proxy::FlowEvent done_event_of(const proxy::CapturedExchange& e) {

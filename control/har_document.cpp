@@ -5,6 +5,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "control/capture_translation.hpp"
 #include "proxy/capture/content_decoding.hpp"
 
 namespace mproxy::control {
@@ -186,10 +187,6 @@ std::string url_of(const proxy::CapturedExchange& e) {
     return url;
 }
 
-std::string version_of(unsigned minor) {
-    return minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-}
-
 template <class Head>
 long long head_size(const Head& head, bool fields_captured) {
     if (!fields_captured) return -1;
@@ -279,7 +276,7 @@ std::string har_entry(const proxy::CapturedExchange& e, const HarOptions& option
     json request = {
         {"method", e.request.method},
         {"url", url_of(e)},
-        {"httpVersion", version_of(e.request.version_minor)},
+        {"httpVersion", http_version_text(e.request.version_minor)},
         {"cookies", request_cookies(e.request.fields)},
         {"headers", fields_json(e.request.fields)},
         {"queryString", query_string(e.request.target)},
@@ -325,7 +322,7 @@ std::string har_entry(const proxy::CapturedExchange& e, const HarOptions& option
     json response = {
         {"status", e.response.status},
         {"statusText", e.response.reason},
-        {"httpVersion", version_of(e.response.version_minor)},
+        {"httpVersion", http_version_text(e.response.version_minor)},
         {"cookies", response_cookies(e.response.fields)},
         {"headers", fields_json(e.response.fields)},
         {"content", std::move(content)},
