@@ -116,7 +116,7 @@ for round in $(seq 1 "$gib_runs"); do
             # The store commits within its batch wait (20 ms) of the exchange's end.
             kept=
             for _ in 1 2 3 4 5 6 7 8 9 10; do
-                kept=$(sqlite3 "$dir/gib-$name-$round/captures.db" 'select length(data) from bodies' 2>/dev/null | head -1)
+                kept=$(sqlite3 "$dir/gib-$name-$round/captures.db" 'select length(response_body) from exchanges where response_body is not null' 2>/dev/null | head -1)
                 [ -z "$kept" ] || break
                 sleep 0.1
             done

@@ -137,8 +137,9 @@ int main(int argc, char** argv) {
             producers.emplace_back([&] {
                 while (!stop.load(std::memory_order_relaxed)) {
                     const auto id = next_id.fetch_add(1);
-                    auto exchange = std::make_unique<CapturedExchange>(browser_get(id, body_bytes));
-                    while (!store.submit(std::make_unique<CapturedExchange>(*exchange))) {
+                    // Encoded by the producer, as the data plane does.
+                    const auto record = capture_record(browser_get(id, body_bytes));
+                    while (!store.submit(record)) {
                         retries.fetch_add(1);
                         if (stop.load(std::memory_order_relaxed)) return;
                         std::this_thread::sleep_for(std::chrono::microseconds(200));

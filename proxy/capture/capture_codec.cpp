@@ -2,50 +2,46 @@
 
 #include <cstdint>
 
+#include "proxy/capture/redaction.hpp"
+
 namespace mproxy::proxy {
 
 namespace {
 
-// 2: the listing's values (connection, client, mode, origin, request line, status, sizes,
-// duration, error) moved in from columns of their own, which cost the writer a bind and a record
-// field each.
-constexpr std::uint8_t format_version = 2;
+// 3: written in the order the exchange reveals it: who and where, then tagged parts (the request,
+// each interim head, the final head), then what is known at the end. Records of format 2 put the
+// end's values first, which made the data plane keep copies of the heads until then.
+constexpr std::uint8_t format_version = 3;
+enum Part : std::uint8_t { parts_end = 0, request_part = 1, interim_part = 2, final_part = 3 };
 
-class Writer {
-  public:
-    void byte(std::uint8_t b) { out_.push_back(static_cast<char>(b)); }
-    void varint(std::uint64_t v) {
-        while (v >= 0x80) {
-            byte(static_cast<std::uint8_t>(v | 0x80));
-            v >>= 7;
-        }
-        byte(static_cast<std::uint8_t>(v));
+void put_byte(std::string& out, std::uint8_t b) {
+    out.push_back(static_cast<char>(b));
+}
+void put_varint(std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+        put_byte(out, static_cast<std::uint8_t>(v | 0x80));
+        v >>= 7;
     }
-    void signed_varint(std::int64_t v) {  // zigzag: -1 costs one byte
-        varint((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+    put_byte(out, static_cast<std::uint8_t>(v));
+}
+void put_signed_varint(std::string& out, std::int64_t v) {  // zigzag: -1 costs one byte
+    put_varint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+}
+void put_text(std::string& out, std::string_view s) {
+    put_varint(out, s.size());
+    out.append(s);
+}
+void put_fields(std::string& out, const HeaderFields* f, FieldCapture capture) {
+    if (!f || !capture.keep) return put_varint(out, 0);
+    put_varint(out, f->all().size());
+    for (const auto& field : f->all()) {
+        put_text(out, field.name);
+        if (capture.redact && is_redacted(field.name, *capture.redact))
+            put_text(out, redacted_value(field.value));
+        else
+            put_text(out, field.value);
     }
-    void text(std::string_view s) {
-        varint(s.size());
-        out_.append(s);
-    }
-    void fields(const HeaderFields& f) {
-        varint(f.all().size());
-        for (const auto& field : f.all()) {
-            text(field.name);
-            text(field.value);
-        }
-    }
-    void response(const ResponseHead& r) {
-        varint(r.version_minor);
-        varint(r.status);
-        text(r.reason);
-        fields(r.fields);
-    }
-    std::string take() { return std::move(out_); }
-
-  private:
-    std::string out_;
-};
+}
 
 class Reader {
   public:
@@ -106,6 +102,53 @@ class Reader {
 
 }  // namespace
 
+void CaptureDetailWriter::begin(std::uint64_t connection_id, std::string_view client,
+                                ConnectionMode mode, std::string_view host, std::uint16_t port) {
+    put_byte(out_, format_version);
+    put_varint(out_, connection_id);
+    put_text(out_, client);
+    put_varint(out_, static_cast<std::uint64_t>(mode));
+    put_text(out_, host);
+    put_varint(out_, port);
+}
+
+void CaptureDetailWriter::request(const RequestHead& head, FieldCapture fields) {
+    put_byte(out_, request_part);
+    put_text(out_, head.method);
+    put_text(out_, head.target);
+    put_varint(out_, head.version_minor);
+    put_fields(out_, &head.fields, fields);
+}
+
+void CaptureDetailWriter::response(bool interim, const ResponseHead& head, FieldCapture fields) {
+    put_byte(out_, interim ? interim_part : final_part);
+    put_varint(out_, head.version_minor);
+    put_varint(out_, head.status);
+    put_text(out_, head.reason);
+    put_fields(out_, &head.fields, fields);
+}
+
+void CaptureDetailWriter::end(const End& e) {
+    put_byte(out_, parts_end);
+    const bool request_kept = e.request_body && e.request_body->captured;
+    const bool response_kept = e.response_body && e.response_body->captured;
+    put_byte(out_,
+             static_cast<std::uint8_t>((e.fields_captured ? 1 : 0) | (e.answered_by_proxy ? 2 : 0) |
+                                       (request_kept ? 4 : 0) | (response_kept ? 8 : 0)));
+    put_varint(out_, e.request_bytes);
+    put_varint(out_, e.response_bytes);
+    put_signed_varint(out_, e.duration_us);
+    put_text(out_, e.error);
+    put_fields(out_, e.request_trailers, e.trailer_fields);
+    put_fields(out_, e.response_trailers, e.trailer_fields);
+    put_varint(out_, e.request_body ? e.request_body->length : 0);
+    put_varint(out_, e.response_body ? e.response_body->length : 0);
+    for (const auto t : {e.timings.connect_us, e.timings.tls_us, e.timings.send_us,
+                         e.timings.wait_us, e.timings.receive_us})
+        put_signed_varint(out_, t);
+    put_text(out_, e.server_address);
+}
+
 bool operator==(const HeaderFields& a, const HeaderFields& b) {
     const auto& x = a.all();
     const auto& y = b.all();
@@ -116,62 +159,60 @@ bool operator==(const HeaderFields& a, const HeaderFields& b) {
 }
 
 std::string encode_capture_detail(const CapturedExchange& e) {
-    Writer w;
-    w.byte(format_version);
-    w.byte(static_cast<std::uint8_t>((e.fields_captured ? 1 : 0) | (e.answered_by_proxy ? 2 : 0) |
-                                     (e.request_body.captured ? 4 : 0) |
-                                     (e.response_body.captured ? 8 : 0)));
-    w.varint(e.connection_id);
-    w.text(e.client);
-    w.varint(static_cast<std::uint64_t>(e.mode));
-    w.text(e.host);
-    w.varint(e.port);
-    w.text(e.request.method);
-    w.text(e.request.target);
-    w.varint(e.request_bytes);
-    w.varint(e.response_bytes);
-    w.signed_varint(e.duration.count());
-    w.text(e.error);
-    w.varint(e.request.version_minor);
-    w.fields(e.request.fields);
-    w.varint(e.interim.size());
-    for (const auto& interim : e.interim) w.response(interim);
-    w.response(e.response);
-    w.fields(e.request_trailers);
-    w.fields(e.response_trailers);
-    w.varint(e.request_body.length);
-    w.varint(e.response_body.length);
-    for (const auto t : {e.timings.connect_us, e.timings.tls_us, e.timings.send_us,
-                         e.timings.wait_us, e.timings.receive_us})
-        w.signed_varint(t);
-    w.text(e.server_address);
-    return w.take();
+    std::string out;
+    CaptureDetailWriter w(out);
+    const FieldCapture fields{e.fields_captured, nullptr};
+    w.begin(e.connection_id, e.client, e.mode, e.host, e.port);
+    w.request(e.request, fields);
+    for (const auto& interim : e.interim) w.response(true, interim, fields);
+    if (e.response.status != 0) w.response(false, e.response, fields);
+    w.end({.fields_captured = e.fields_captured,
+           .answered_by_proxy = e.answered_by_proxy,
+           .request_body = &e.request_body,
+           .response_body = &e.response_body,
+           .request_trailers = &e.request_trailers,
+           .response_trailers = &e.response_trailers,
+           .trailer_fields = fields,
+           .request_bytes = e.request_bytes,
+           .response_bytes = e.response_bytes,
+           .duration_us = e.duration.count(),
+           .error = e.error,
+           .timings = e.timings,
+           .server_address = e.server_address});
+    return out;
 }
 
 bool decode_capture_detail(std::string_view bytes, CapturedExchange& e) {
     Reader r(bytes);
     if (r.byte() != format_version) return false;
-    const auto flags = r.byte();
-    e.fields_captured = flags & 1;
-    e.answered_by_proxy = flags & 2;
-    e.request_body.captured = flags & 4;
-    e.response_body.captured = flags & 8;
     e.connection_id = r.varint();
     e.client = r.text();
     e.mode = static_cast<ConnectionMode>(r.varint());
     e.host = r.text();
     e.port = static_cast<std::uint16_t>(r.varint());
-    e.request.method = r.text();
-    e.request.target = r.text();
+    for (auto part = r.byte(); part != parts_end && r.ok(); part = r.byte()) {
+        if (part == request_part) {
+            e.request.method = r.text();
+            e.request.target = r.text();
+            e.request.version_minor = static_cast<unsigned>(r.varint());
+            r.fields(e.request.fields);
+        } else if (part == interim_part) {
+            r.response(e.interim.emplace_back());
+        } else if (part == final_part) {
+            r.response(e.response);
+        } else {
+            return false;
+        }
+    }
+    const auto flags = r.byte();
+    e.fields_captured = flags & 1;
+    e.answered_by_proxy = flags & 2;
+    e.request_body.captured = flags & 4;
+    e.response_body.captured = flags & 8;
     e.request_bytes = r.varint();
     e.response_bytes = r.varint();
     e.duration = std::chrono::microseconds(r.signed_varint());
     e.error = r.text();
-    e.request.version_minor = static_cast<unsigned>(r.varint());
-    r.fields(e.request.fields);
-    const auto interim = r.varint();
-    for (std::uint64_t i = 0; i < interim && r.ok(); ++i) r.response(e.interim.emplace_back());
-    r.response(e.response);
     r.fields(e.request_trailers);
     r.fields(e.response_trailers);
     e.request_body.length = r.varint();
@@ -191,23 +232,23 @@ std::int64_t micros_between(std::chrono::system_clock::time_point from,
 }
 }  // namespace
 
-std::string encode_websocket_messages(const CapturedExchange& e) {
-    const auto& ws = e.websocket;
+std::string encode_websocket_messages(const WebSocketMessages& ws,
+                                      std::chrono::system_clock::time_point started) {
     if (ws.messages.empty() && ws.dropped == 0) return {};
-    Writer w;
-    w.byte(messages_format_version);
-    w.varint(ws.dropped);
-    w.varint(ws.messages.size());
+    std::string out;
+    put_byte(out, messages_format_version);
+    put_varint(out, ws.dropped);
+    put_varint(out, ws.messages.size());
     for (const auto& m : ws.messages) {
-        w.byte(static_cast<std::uint8_t>((m.from_client ? 1 : 0) | (m.compressed ? 2 : 0)));
-        w.varint(m.opcode);
-        w.varint(m.length);
-        w.signed_varint(micros_between(e.started, m.time));  // small: since the exchange began
-        w.text(m.payload);
-        w.varint(m.close_code);
-        w.text(m.close_reason);
+        put_byte(out, static_cast<std::uint8_t>((m.from_client ? 1 : 0) | (m.compressed ? 2 : 0)));
+        put_varint(out, m.opcode);
+        put_varint(out, m.length);
+        put_signed_varint(out, micros_between(started, m.time));  // small: since the exchange began
+        put_text(out, m.payload);
+        put_varint(out, m.close_code);
+        put_text(out, m.close_reason);
     }
-    return w.take();
+    return out;
 }
 
 bool decode_websocket_messages(std::string_view bytes, CapturedExchange& e) {
@@ -232,6 +273,20 @@ bool decode_websocket_messages(std::string_view bytes, CapturedExchange& e) {
         ws.payload_bytes += m.payload.size();
     }
     return r.ok() && r.at_end();
+}
+
+CaptureRecord capture_record(const CapturedExchange& e) {
+    CaptureRecord record;
+    record.flow_id = e.flow_id;
+    record.started_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(e.started.time_since_epoch()).count();
+    record.detail = encode_capture_detail(e);
+    if (e.request_body.captured) record.request_body = e.request_body.bytes;
+    if (e.response_body.captured) record.response_body = e.response_body.bytes;
+    record.websocket = encode_websocket_messages(e.websocket, e.started);
+    record.truncated_bodies =
+        (e.request_body.truncated() ? 1 : 0) + (e.response_body.truncated() ? 1 : 0);
+    return record;
 }
 
 }  // namespace mproxy::proxy

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <cstring>
 #include <stdexcept>
 
 #include "proxy/capture/capture_codec.hpp"
@@ -19,20 +20,21 @@ using sqlite::is_corruption;
 using sqlite::open_database;
 using sqlite::Statement;
 
-// Version 2 (PRAGMA user_version): the row is its id, start time, size and the detail record; no
-// index on the start time, whose order is the id's (ids are handed out as exchanges start), so a
-// time bound is found by a binary search over the ids. Each column and index an insert updates
-// cost the writer thread, and through it the core it shares with the traffic.
-constexpr int schema_version = 2;
+// Version 3 (PRAGMA user_version): the row is its id, start time, size, the detail record
+// (capture_codec's format 3) and the kept bytes of each body; no index on the start time, whose
+// order is the id's (ids are handed out as exchanges start), so a time bound is found by a binary
+// search over the ids. Each row, column and index an insert updates cost the writer thread, and
+// through it the core it shares with the traffic: bodies in a table of their own cost a second
+// insert per exchange (+11,000 instructions of 125,000 per captured 1 KiB GET through mitm).
+constexpr int schema_version = 3;
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS exchanges(
   id INTEGER PRIMARY KEY,
   started_us INTEGER NOT NULL,
   size INTEGER NOT NULL,
-  detail BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS bodies(
-  id INTEGER PRIMARY KEY,  -- flow id * 2 + direction (0 request, 1 response): a rowid table, which
-  data BLOB NOT NULL);     -- keeps large values compact where WITHOUT ROWID would spill them
+  detail BLOB NOT NULL,
+  request_body BLOB,    -- NULL: none kept. After the detail, so that a listing, which reads
+  response_body BLOB);  -- only the columns before them, never reads a large body's pages
 CREATE TABLE IF NOT EXISTS messages(
   id INTEGER PRIMARY KEY,  -- flow id: the exchange's WebSocket messages, encoded together
   data BLOB NOT NULL);
@@ -45,30 +47,81 @@ constexpr std::int64_t id_order_skew_us = 1'000'000;
 // A row's bookkeeping beyond its columns' bytes: the row header, the B-tree cell, page slack.
 constexpr std::uint64_t row_overhead = 64;
 constexpr auto batch_wait = std::chrono::milliseconds(20);  // lets a batch fill before a commit
-constexpr std::size_t batch_size = 256;  // committed at once without waiting for batch_wait
+constexpr std::size_t batch_size = 256;       // committed at once without waiting for batch_wait
+constexpr std::size_t batch_bytes = 4 << 20;  // as is this much (large bodies)
+// The writer's side of the queue keeps its capacity from batch to batch, up to this much.
+constexpr std::size_t kept_queue_capacity = 8 << 20;
 
 std::int64_t micros_since_epoch(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-// What a row costs on disk: its bytes, plus a third for what pages add around them (with the
+// What a record costs on disk: its bytes, plus a third for what pages add around them (with the
 // started_us index of version 1 the file measured 1.29 to 1.32 times the bytes of its rows in
 // bench_capture_store), so that the budget bounds the file, not just the data.
-std::uint64_t row_size(const CapturedExchange& e, std::size_t detail_bytes,
-                       std::size_t messages_bytes) {
-    const std::uint64_t content = detail_bytes + messages_bytes + e.request_body.bytes.size() +
-                                  e.response_body.bytes.size();
-    return row_overhead + content + content / 3;
+std::uint64_t row_size(std::size_t content_bytes) {
+    return row_overhead + content_bytes + content_bytes / 3;
 }
 
-// The columns of a listing, in this order.
-constexpr const char* columns = "id, started_us, detail";
+// The queue between the data plane and the writer is one byte string: each record is this header,
+// then its detail, request body, response body and WebSocket messages, of the lengths it gives.
+struct QueuedRecord {
+    std::uint64_t flow_id;
+    std::int64_t started_us;
+    std::uint32_t detail, request_body, response_body, websocket;
+    std::uint32_t truncated_bodies;
+};
+
+void append_record(std::string& queue, const CaptureRecord& r) {
+    const QueuedRecord header{r.flow_id,
+                              r.started_us,
+                              static_cast<std::uint32_t>(r.detail.size()),
+                              static_cast<std::uint32_t>(r.request_body.size()),
+                              static_cast<std::uint32_t>(r.response_body.size()),
+                              static_cast<std::uint32_t>(r.websocket.size()),
+                              r.truncated_bodies};
+    queue.append(reinterpret_cast<const char*>(&header), sizeof header);
+    queue.append(r.detail).append(r.request_body).append(r.response_body).append(r.websocket);
+}
+
+std::size_t queued_size(const CaptureRecord& r) {
+    return sizeof(QueuedRecord) + r.detail.size() + r.request_body.size() + r.response_body.size() +
+           r.websocket.size();
+}
+
+// One record read back from the queue: views into it.
+struct RecordView {
+    QueuedRecord header;
+    std::string_view detail, request_body, response_body, websocket;
+};
+
+RecordView read_record(std::string_view& queue) {
+    RecordView v;
+    std::memcpy(&v.header, queue.data(), sizeof v.header);
+    queue.remove_prefix(sizeof v.header);
+    const auto take = [&](std::uint32_t n) {
+        const auto part = queue.substr(0, n);
+        queue.remove_prefix(n);
+        return part;
+    };
+    v.detail = take(v.header.detail);
+    v.request_body = take(v.header.request_body);
+    v.response_body = take(v.header.response_body);
+    v.websocket = take(v.header.websocket);
+    return v;
+}
+
+// The columns of a listing, in this order (length() of a blob reads no byte of it).
+constexpr const char* columns =
+    "id, started_us, detail, length(request_body), length(response_body)";
 
 std::optional<CapturedExchange> read_row(const Statement& s) {
     CapturedExchange e;
     e.flow_id = static_cast<std::uint64_t>(s.integer(0));
     e.started = Clock::time_point(std::chrono::microseconds(s.integer(1)));
     if (!decode_capture_detail(s.text(2), e)) return std::nullopt;
+    e.request_body.stored = static_cast<std::uint64_t>(s.integer(3));
+    e.response_body.stored = static_cast<std::uint64_t>(s.integer(4));
     return e;
 }
 
@@ -106,32 +159,29 @@ struct CaptureStore::Writer {
     explicit Writer(Database database)
         : db(std::move(database)),
           insert(db.get(),
-                 "INSERT OR REPLACE INTO exchanges(id, started_us, size, detail) "
-                 "VALUES(?1, ?2, ?3, ?4)"),
-          insert_body(db.get(), "INSERT OR REPLACE INTO bodies(id, data) VALUES(?1, ?2)"),
+                 "INSERT OR REPLACE INTO exchanges(id, started_us, size, detail, request_body, "
+                 "response_body) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"),
           insert_messages(db.get(), "INSERT OR REPLACE INTO messages(id, data) VALUES(?1, ?2)"),
           save_bytes(db.get(), "INSERT OR REPLACE INTO meta(key, value) VALUES('bytes', ?1)"),
           oldest(db.get(), "SELECT id, size FROM exchanges ORDER BY id LIMIT 512"),
           older_than(db.get(),
                      "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM exchanges WHERE id < ?1"),
           evict_through(db.get(), "DELETE FROM exchanges WHERE id <= ?1"),
-          evict_bodies_through(db.get(), "DELETE FROM bodies WHERE id <= ?1 * 2 + 1"),
           evict_messages_through(db.get(), "DELETE FROM messages WHERE id <= ?1"),
           evict_before(db.get(), "DELETE FROM exchanges WHERE id < ?1"),
-          evict_bodies_before(db.get(), "DELETE FROM bodies WHERE id < ?1 * 2"),
           evict_messages_before(db.get(), "DELETE FROM messages WHERE id < ?1") {}
 
-    // Writes the batch in one transaction; SQLITE_OK, or the code of the failure (rolled back).
-    int commit(const std::vector<Queued>& batch, std::uint64_t& truncated_bodies);
+    // Writes the queued records in one transaction; SQLITE_OK, or the code of the failure (rolled
+    // back).
+    int commit(std::string_view queue, std::uint64_t& truncated_bodies);
     // Removes the exchanges that started before now - max_age; how many.
     std::uint64_t evict_older_than(std::chrono::seconds max_age);
     // Removes the oldest exchanges until the count is at most `goal`; how many.
     std::uint64_t evict_down_to(std::uint64_t goal);
 
     Database db;
-    Statement insert, insert_body, insert_messages, save_bytes, oldest, older_than, evict_through,
-        evict_bodies_through, evict_messages_through, evict_before, evict_bodies_before,
-        evict_messages_before;
+    Statement insert, insert_messages, save_bytes, oldest, older_than, evict_through,
+        evict_messages_through, evict_before, evict_messages_before;
     std::uint64_t bytes = 0;
     std::chrono::steady_clock::time_point last_age_check{};
 };
@@ -142,33 +192,24 @@ bool ok(int rc) {
 }
 }  // namespace
 
-int CaptureStore::Writer::commit(const std::vector<Queued>& batch,
-                                 std::uint64_t& truncated_bodies) {
+int CaptureStore::Writer::commit(std::string_view queue, std::uint64_t& truncated_bodies) {
     int rc = exec(db.get(), "BEGIN");
     std::uint64_t added = 0;
-    for (auto q = batch.begin(); q != batch.end() && ok(rc); ++q) {
-        const auto& e = *q->exchange;
-        const auto detail = encode_capture_detail(e);
-        const auto messages = encode_websocket_messages(e);
-        const auto size = row_size(e, detail.size(), messages.size());
-        rc = insert.bind(1, static_cast<std::int64_t>(e.flow_id))
-                 .bind(2, micros_since_epoch(e.started))
+    while (!queue.empty() && ok(rc)) {
+        const auto r = read_record(queue);
+        const auto id = static_cast<std::int64_t>(r.header.flow_id);
+        const auto size = row_size(r.detail.size() + r.request_body.size() +
+                                   r.response_body.size() + r.websocket.size());
+        rc = insert.bind(1, id)
+                 .bind(2, r.header.started_us)
                  .bind(3, static_cast<std::int64_t>(size))
-                 .bind_blob(4, detail)
+                 .bind_blob(4, r.detail)
+                 .bind_blob_or_null(5, r.request_body)
+                 .bind_blob_or_null(6, r.response_body)
                  .run();
-        if (ok(rc) && !messages.empty())
-            rc = insert_messages.bind(1, static_cast<std::int64_t>(e.flow_id))
-                     .bind_blob(2, messages)
-                     .run();
-        int direction = 0;
-        for (const auto* body : {&e.request_body, &e.response_body}) {
-            if (ok(rc) && body->captured && !body->bytes.empty())
-                rc = insert_body.bind(1, static_cast<std::int64_t>(e.flow_id * 2 + direction))
-                         .bind_blob(2, body->bytes)
-                         .run();
-            if (body->truncated()) ++truncated_bodies;
-            ++direction;
-        }
+        if (ok(rc) && !r.websocket.empty())
+            rc = insert_messages.bind(1, id).bind_blob(2, r.websocket).run();
+        truncated_bodies += r.header.truncated_bodies;
         added += size;
     }
     if (ok(rc)) rc = save_bytes.bind(1, static_cast<std::int64_t>(bytes + added)).run();
@@ -192,7 +233,6 @@ std::uint64_t CaptureStore::Writer::evict_older_than(std::chrono::seconds max_ag
     older_than.reset();
     if (!any) return 0;
     exec(db.get(), "BEGIN");
-    evict_bodies_before.bind(1, through).run();
     evict_messages_before.bind(1, through).run();
     evict_before.bind(1, through).run();
     bytes -= std::min(freed, bytes);
@@ -216,7 +256,6 @@ std::uint64_t CaptureStore::Writer::evict_down_to(std::uint64_t goal) {
         oldest.reset();
         if (rows == 0) break;
         evict_through.bind(1, through).run();
-        evict_bodies_through.bind(1, through).run();
         evict_messages_through.bind(1, through).run();
         evicted += rows;
     }
@@ -250,9 +289,10 @@ int prepare_schema(sqlite3* db, std::uint64_t& bytes, const std::filesystem::pat
         const bool earlier = sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) > 0;
         sqlite3_finalize(stmt);
         if (earlier) {
-            spdlog::warn("capture store {} has the format of an earlier mproxy (version {}): its "
-                         "captures are discarded",
-                         file.string(), version);
+            spdlog::warn(
+                "capture store {} has the format of an earlier mproxy (version {}): its "
+                "captures are discarded",
+                file.string(), version);
             rc = exec(db,
                       "DROP TABLE IF EXISTS exchanges; DROP TABLE IF EXISTS bodies; DROP TABLE IF "
                       "EXISTS messages; DROP TABLE IF EXISTS meta;");
@@ -324,27 +364,24 @@ CaptureStore::~CaptureStore() {
     thread_.join();
 }
 
-bool CaptureStore::submit(std::unique_ptr<CapturedExchange> exchange) {
-    const std::size_t bytes = sizeof(CapturedExchange) + exchange->request_body.bytes.size() +
-                              exchange->response_body.bytes.size() +
-                              64 * exchange->request.fields.all().size() +
-                              64 * exchange->response.fields.all().size() +
-                              exchange->websocket.payload_bytes +
-                              64 * exchange->websocket.messages.size();
+bool CaptureStore::submit(const CaptureRecord& record) {
+    const auto bytes = queued_size(record);
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
-        if (queued_bytes_ + bytes > config_.max_queued_bytes || stopping_) {
+        if (queue_.size() + bytes > config_.max_queued_bytes || stopping_) {
             ++stats_.dropped_queue_full;
             return false;
         }
-        queued_bytes_ += bytes;
+        if (queued_ == 0) oldest_queued_ = std::chrono::steady_clock::now();
+        append_record(queue_, record);
+        ++queued_;
         ++submitted_;
-        queue_.push_back({std::move(exchange), bytes, std::chrono::steady_clock::now()});
         // The writer waits for a first capture, then for a full batch (or its batch wait): only
-        // those two moments need it woken. A wake per capture cost the I/O thread a futex call
-        // and, on a shared core, a context switch each.
-        wake = queue_.size() == 1 || queue_.size() == batch_size;
+        // those moments need it woken. A wake per capture cost the I/O thread a futex call and,
+        // on a shared core, a context switch each.
+        wake = queued_ == 1 || queued_ == batch_size ||
+               (queue_.size() >= batch_bytes && queue_.size() - bytes < batch_bytes);
     }
     if (wake) wake_.notify_one();
     return true;
@@ -359,27 +396,27 @@ void CaptureStore::flush() {
 
 void CaptureStore::write_loop() {
     auto& w = *writer_;
-    std::vector<Queued> batch;
+    std::string batch;  // swapped with queue_: both keep their capacity
+    std::size_t records = 0;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty() && stopping_) return;
-            if (!stopping_ && queue_.size() < batch_size) {
-                // A moment for more to arrive: one commit (one fsync of the WAL) serves them all.
-                wake_.wait_for(lock, batch_wait,
-                               [&] { return stopping_ || queue_.size() >= batch_size; });
-            }
+            wake_.wait(lock, [&] { return stopping_ || queued_ > 0; });
+            if (queued_ == 0 && stopping_) return;
+            const auto full = [&] {
+                return stopping_ || queued_ >= batch_size || queue_.size() >= batch_bytes;
+            };
+            // A moment for more to arrive: one commit (one fsync of the WAL) serves them all.
+            if (!full()) wake_.wait_for(lock, batch_wait, full);
             batch.clear();
-            while (!queue_.empty()) {
-                queued_bytes_ -= queue_.front().bytes;
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
-            }
+            batch.swap(queue_);
+            records = queued_;
+            queued_ = 0;
         }
 
         std::uint64_t truncated = 0, evicted = 0;
         const int rc = w.commit(batch, truncated);
+        if (batch.capacity() > kept_queue_capacity) batch = std::string();
         const bool committed = rc == SQLITE_OK;
         if (committed) {
             // By age at most once a second; then by budget, down to 90 % of it so that eviction
@@ -393,18 +430,18 @@ void CaptureStore::write_loop() {
         }
 
         std::lock_guard lock(mutex_);
-        settled_ += batch.size();
+        settled_ += records;
         stats_.bytes = w.bytes;
         stats_.evicted += evicted;
         if (committed) {
-            stats_.stored += batch.size();
+            stats_.stored += records;
             stats_.truncated_bodies += truncated;
             if (stats_.disk_full)
                 spdlog::info("capture store {}: space again, capturing resumed",
                              config_.file.string());
             stats_.disk_full = false;
         } else if (rc == SQLITE_FULL) {
-            stats_.dropped_disk_full += batch.size();
+            stats_.dropped_disk_full += records;
             if (!stats_.disk_full)
                 spdlog::warn(
                     "capture store {}: the disk is full, captures are dropped until there is space "
@@ -412,29 +449,13 @@ void CaptureStore::write_loop() {
                     config_.file.string());
             stats_.disk_full = true;
         } else {
-            stats_.dropped_write_error += batch.size();
+            stats_.dropped_write_error += records;
             spdlog::warn("capture store {}: writing {} captures failed: {}", config_.file.string(),
-                         batch.size(), sqlite3_errstr(rc));
+                         records, sqlite3_errstr(rc));
         }
         flushed_.notify_all();
     }
 }
-
-namespace {
-// Fills each body's `stored` (and its bytes, with `with_bytes`) from the bodies table.
-void read_bodies(sqlite3* db, CapturedExchange& exchange, bool with_bytes) {
-    Statement bodies(db, with_bytes ? "SELECT id % 2, data, length(data) FROM bodies WHERE id "
-                                      "BETWEEN ?1 * 2 AND ?1 * 2 + 1"
-                                    : "SELECT id % 2, NULL, length(data) FROM bodies WHERE id "
-                                      "BETWEEN ?1 * 2 AND ?1 * 2 + 1");
-    bodies.bind(1, static_cast<std::int64_t>(exchange.flow_id));
-    while (bodies.step() == SQLITE_ROW) {
-        auto& body = bodies.integer(0) == 0 ? exchange.request_body : exchange.response_body;
-        body.stored = static_cast<std::uint64_t>(bodies.integer(2));
-        if (with_bytes) body.bytes = bodies.text(1);
-    }
-}
-}  // namespace
 
 std::optional<CapturedExchange> CaptureStore::get(std::uint64_t flow_id, bool with_bodies) const {
     std::lock_guard lock(reader_mutex_);
@@ -444,7 +465,15 @@ std::optional<CapturedExchange> CaptureStore::get(std::uint64_t flow_id, bool wi
     if (row.step() != SQLITE_ROW) return std::nullopt;
     auto exchange = read_row(row);
     if (!exchange) return exchange;
-    read_bodies(reader_.get(), *exchange, with_bodies);
+    if (with_bodies) {
+        Statement bodies(reader_.get(),
+                         "SELECT request_body, response_body FROM exchanges WHERE id = ?1");
+        bodies.bind(1, static_cast<std::int64_t>(flow_id));
+        if (bodies.step() == SQLITE_ROW) {
+            exchange->request_body.bytes = bodies.text(0);
+            exchange->response_body.bytes = bodies.text(1);
+        }
+    }
     Statement messages(reader_.get(), "SELECT data FROM messages WHERE id = ?1");
     messages.bind(1, static_cast<std::int64_t>(flow_id));
     if (messages.step() == SQLITE_ROW && !decode_websocket_messages(messages.text(0), *exchange))
@@ -454,8 +483,9 @@ std::optional<CapturedExchange> CaptureStore::get(std::uint64_t flow_id, bool wi
 
 std::string CaptureStore::body(std::uint64_t flow_id, bool response) const {
     std::lock_guard lock(reader_mutex_);
-    Statement body(reader_.get(), "SELECT data FROM bodies WHERE id = ?1");
-    body.bind(1, static_cast<std::int64_t>(flow_id * 2 + (response ? 1 : 0)));
+    Statement body(reader_.get(), response ? "SELECT response_body FROM exchanges WHERE id = ?1"
+                                           : "SELECT request_body FROM exchanges WHERE id = ?1");
+    body.bind(1, static_cast<std::int64_t>(flow_id));
     return body.step() == SQLITE_ROW ? body.text(0) : std::string();
 }
 
@@ -467,21 +497,24 @@ std::vector<CapturedExchange> CaptureStore::list(
     // The time range as ids first (a range of the primary key), then exactly on the rows.
     const std::int64_t since = query.since ? micros_since_epoch(*query.since) : INT64_MIN;
     const std::int64_t until = query.until ? micros_since_epoch(*query.until) : INT64_MAX;
-    std::int64_t below = query.before_id == 0 ? INT64_MAX : static_cast<std::int64_t>(query.before_id);
+    std::int64_t below =
+        query.before_id == 0 ? INT64_MAX : static_cast<std::int64_t>(query.before_id);
     std::int64_t above = static_cast<std::int64_t>(query.after_id);
-    if (query.since) above = std::max(above, first_id_from(reader_.get(), since - id_order_skew_us) - 1);
-    if (query.until) below = std::min(below, first_id_from(reader_.get(), until + id_order_skew_us));
+    if (query.since)
+        above = std::max(above, first_id_from(reader_.get(), since - id_order_skew_us) - 1);
+    if (query.until)
+        below = std::min(below, first_id_from(reader_.get(), until + id_order_skew_us));
     Statement rows(reader_.get(),
                    (std::string("SELECT ") + columns +
                     " FROM exchanges WHERE id < ?1 AND id > ?4 AND started_us >= ?2 AND "
-                    "started_us < ?3 ORDER BY id " + (query.oldest_first ? "ASC" : "DESC"))
+                    "started_us < ?3 ORDER BY id " +
+                    (query.oldest_first ? "ASC" : "DESC"))
                        .c_str());
     rows.bind(1, below).bind(2, since).bind(3, until).bind(4, above);
     while (out.size() < query.limit && rows.step() == SQLITE_ROW) {
         auto exchange = read_row(rows);
         if (exchange && (!keep || keep(*exchange))) out.push_back(std::move(*exchange));
     }
-    for (auto& exchange : out) read_bodies(reader_.get(), exchange, false);
     return out;
 }
 
@@ -494,10 +527,10 @@ std::uint64_t CaptureStore::newest_id() const {
 CaptureStoreStats CaptureStore::stats() const {
     std::lock_guard lock(mutex_);
     auto s = stats_;
-    s.queued = queue_.size();
-    if (!queue_.empty())
+    s.queued = queued_;
+    if (queued_ > 0)
         s.writer_lag_seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - queue_.front().since)
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - oldest_queued_)
                 .count();
     return s;
 }

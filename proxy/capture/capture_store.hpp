@@ -2,15 +2,15 @@
 // The capture store: intercepted exchanges kept on disk in SQLite (WAL mode) within a byte budget
 // and an optional age, the oldest evicted first. One writer thread owns the writes and commits
 // what the data plane handed over in batches, one transaction each; the data plane only ever
-// appends to a bounded queue, and when the writer falls behind, new captures are dropped and
-// counted, never waited for. Readers (the control plane) use a connection of their own, which WAL
-// lets run beside the writer.
+// appends its encoded records to a bounded byte queue (a copy into one buffer: nothing allocated
+// on one thread is freed on the other), and when the writer falls behind, new captures are dropped
+// and counted, never waited for. Readers (the control plane) use a connection of their own, which
+// WAL lets run beside the writer.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/capture/capture_record.hpp"
 #include "proxy/capture/captured_exchange.hpp"
 
 struct sqlite3;
@@ -66,7 +67,7 @@ class CaptureStore {
     CaptureStore& operator=(const CaptureStore&) = delete;
 
     // Any thread; never waits for the disk. False when the capture was dropped (queue full).
-    bool submit(std::unique_ptr<CapturedExchange> exchange);
+    bool submit(const CaptureRecord& record);
     // Waits until everything submitted before the call is committed (or dropped).
     void flush();
 
@@ -89,11 +90,6 @@ class CaptureStore {
     const std::filesystem::path& moved_aside() const { return moved_aside_; }
 
   private:
-    struct Queued {
-        std::unique_ptr<CapturedExchange> exchange;
-        std::size_t bytes;
-        std::chrono::steady_clock::time_point since;
-    };
     struct Writer;
 
     void write_loop();
@@ -106,8 +102,9 @@ class CaptureStore {
 
     mutable std::mutex mutex_;
     std::condition_variable wake_, flushed_;
-    std::deque<Queued> queue_;
-    std::size_t queued_bytes_ = 0;
+    std::string queue_;  // records one after another (capture_store.cpp says how), oldest first
+    std::size_t queued_ = 0;  // records in queue_
+    std::chrono::steady_clock::time_point oldest_queued_;
     std::uint64_t submitted_ = 0, settled_ = 0;  // captures handed over / committed or dropped
     bool stopping_ = false;
     CaptureStoreStats stats_;  // under mutex_

@@ -6,17 +6,10 @@ std::string redacted_value(std::string_view value) {
     return "[redacted: " + std::to_string(value.size()) + " bytes]";
 }
 
-std::size_t redact_fields(HeaderFields& fields, const std::vector<std::string>& names) {
-    std::size_t redacted = 0;
-    for (auto& field : fields.all()) {
-        for (const auto& name : names) {
-            if (!iequals(field.name, name)) continue;
-            field.value = redacted_value(field.value);
-            ++redacted;
-            break;
-        }
-    }
-    return redacted;
+bool is_redacted(std::string_view name, const std::vector<std::string>& names) {
+    for (const auto& redacted : names)
+        if (iequals(name, redacted)) return true;
+    return false;
 }
 
 }  // namespace mproxy::proxy

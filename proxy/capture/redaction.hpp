@@ -21,7 +21,7 @@ inline const std::vector<std::string>& default_redacted_fields() {
 // "[redacted: N bytes]" for a value of N bytes.
 std::string redacted_value(std::string_view value);
 
-// Replaces the value of every field whose name is in `names` (case-insensitive); returns how many.
-std::size_t redact_fields(HeaderFields& fields, const std::vector<std::string>& names);
+// Whether a field of this name is stored redacted under `names` (case-insensitive).
+bool is_redacted(std::string_view name, const std::vector<std::string>& names);
 
 }  // namespace mproxy::proxy

@@ -39,6 +39,14 @@ class Statement {
         sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
         return *this;
     }
+    // An empty value as NULL: "none" rather than "zero bytes".
+    Statement& bind_blob_or_null(int i, std::string_view v) {
+        if (v.empty()) {
+            sqlite3_bind_null(stmt_, i);
+            return *this;
+        }
+        return bind_blob(i, v);
+    }
     int step() { return sqlite3_step(stmt_); }
     // Runs a statement that returns no rows; the SQLite result code.
     int run() {

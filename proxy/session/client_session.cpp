@@ -32,13 +32,6 @@ std::string endpoint_text(const tcp::socket& socket, asio::ip::address& ip) {
     return Authority{remote.address().to_string(), remote.port()}.to_string();
 }
 
-// The peer's IP address (HAR's serverIPAddress), or empty when the socket has none.
-std::string remote_address(const tcp::socket& socket) {
-    error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    return ec ? std::string() : remote.address().to_string();
-}
-
 // Host header for an origin: the port is left out when it is the scheme's default.
 std::string host_header(const Authority& origin) {
     if (origin.port == 80) {
@@ -221,15 +214,14 @@ std::unique_ptr<ExchangeCapture> ClientSession::start_capture(const Authority& o
         return nullptr;
     const auto& policy = options_.capture ? *options_.capture : worker_.config().capture;
     if (!policy.enabled) return nullptr;
-    CapturedExchange start;
-    start.flow_id = flow_.flow_id();
-    start.connection_id = record_->id();
-    start.started = std::chrono::system_clock::now();
-    start.client = client_address_;
-    start.mode = mode;
-    start.host = origin.host;
-    start.port = origin.port;
-    return std::make_unique<ExchangeCapture>(policy, std::move(start));
+    return std::make_unique<ExchangeCapture>(
+        policy, CaptureStart{.flow_id = flow_.flow_id(),
+                             .connection_id = record_->id(),
+                             .started = std::chrono::system_clock::now(),
+                             .client = client_address_,
+                             .mode = mode,
+                             .host = origin.host,
+                             .port = origin.port});
 }
 
 namespace {
@@ -339,22 +331,16 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
             flow_.answered(failure->status, failure->reason);
             if (capture) {
                 capture->request_sent(forwarded.head);
-                capture->exchange().timings.connect_us = connect_us_;
-                capture->exchange().timings.tls_us = tls_us_;
-                worker_.captures()->submit(
-                    capture->finish_answered(forwarded.head, failure->status, failure->reason));
+                capture->connected(connect_us_, tls_us_, {});
+                worker_.captures()->submit(capture->finish_answered(failure->status, failure->reason));
             }
             co_return co_await reply_error(failure->status, failure->reason,
                                            framing.kind != BodyFraming::Kind::none);
         }
         if (forwarded.websocket) set_mode(ConnectionMode::websocket);
         upstream_busy_ = true;
-        if (capture) {
-            auto& captured = capture->exchange();
-            captured.timings.connect_us = connect_us_;
-            captured.timings.tls_us = tls_us_;
-            captured.server_address = remote_address(upstream_->tcp.socket());
-        }
+        if (capture)
+            capture->connected(connect_us_, tls_us_, upstream_->address());
         auto outcome = co_await run_exchange(*client_io_, buffer_, *upstream_, forwarded, deadline_,
                                              limits, &flow_, capture.get());
         upstream_busy_ = false;
@@ -369,9 +355,7 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
         ExchangeLog::exchange_done(record_->id(), forwarded.head, origin, outcome);
         worker_.metrics().exchange_done(outcome);
         flow_.exchange_done(outcome);
-        // Last: the capture takes the request head's fields.
-        if (capture)
-            worker_.captures()->submit(capture->finish(outcome, std::move(forwarded.head)));
+        if (capture) worker_.captures()->submit(capture->finish(outcome));
 
         if (outcome.upstream_reusable) {
             ++upstream_->exchanges;

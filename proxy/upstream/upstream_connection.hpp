@@ -3,6 +3,7 @@
 // relayed.
 
 #include <memory>
+#include <string>
 
 #include "proxy/http/authority.hpp"
 #include "proxy/net/tcp_stream.hpp"
@@ -23,11 +24,23 @@ struct UpstreamConnection {
     // The HTTP byte stream: TLS when there is one, the TCP stream otherwise.
     ByteStream& io() { return secure ? *secure : static_cast<ByteStream&>(tcp); }
 
+    // The origin's IP address as connected to (HAR's serverIPAddress), empty when the socket has
+    // none. Formatted on first use and kept: a pooled connection serves many exchanges.
+    const std::string& address() {
+        if (address_.empty()) {
+            boost::system::error_code ec;
+            const auto remote = tcp.socket().remote_endpoint(ec);
+            if (!ec) address_ = remote.address().to_string();
+        }
+        return address_;
+    }
+
     TcpStream tcp;  // wire bytes are counted here
     std::unique_ptr<ByteStream> secure;    // TLS over `tcp`, for https origins
     beast::flat_buffer buffer;
     UpstreamKey key;
     unsigned exchanges = 0;  // completed on this connection; > 0 means it came from the pool
+    std::string address_;
 };
 
 }  // namespace mproxy::proxy

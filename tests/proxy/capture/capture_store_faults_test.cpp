@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "proxy/capture/capture_codec.hpp"
 #include "proxy/capture/capture_store.hpp"
 #include "tests/support/temporary_directory.hpp"
 
@@ -69,7 +70,7 @@ TEST(CaptureStoreFaults, AFullDiskStopsCapturingUntilSpaceReturns) {
     std::ofstream(filler) << std::string(3 << 20, 'f');
     std::uint64_t id = 0;
     for (int i = 0; i < 200 && !store.stats().disk_full; ++i) {
-        store.submit(std::make_unique<CapturedExchange>(numbered(++id, 32 * 1024)));
+        store.submit(capture_record(numbered(++id, 32 * 1024)));
         store.flush();
     }
     auto stats = store.stats();
@@ -79,7 +80,7 @@ TEST(CaptureStoreFaults, AFullDiskStopsCapturingUntilSpaceReturns) {
     const auto stored_before = stats.stored;
 
     std::filesystem::remove(filler);
-    store.submit(std::make_unique<CapturedExchange>(numbered(++id, 1024)));
+    store.submit(capture_record(numbered(++id, 1024)));
     store.flush();
     stats = store.stats();
     EXPECT_FALSE(stats.disk_full) << "capture did not resume with space back";
@@ -102,7 +103,7 @@ TEST(CaptureStoreFaults, KilledWhileWritingTheStoreOpensWithEveryCommittedExchan
             ::close(report[0]);
             CaptureStore store(c);
             for (std::uint64_t id = committed + 1;; ++id) {
-                store.submit(std::make_unique<CapturedExchange>(numbered(id, 2048)));
+                store.submit(capture_record(numbered(id, 2048)));
                 if (id % 50 == 0) {
                     store.flush();  // everything up to id is committed: say so
                     if (::write(report[1], &id, sizeof id) != sizeof id) ::_exit(1);

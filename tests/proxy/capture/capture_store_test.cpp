@@ -127,7 +127,7 @@ TEST(CaptureStore, WhatIsSubmittedIsReadBackWholeAndSurvivesAReopen) {
     const auto e = sample(42, 1000);
     {
         CaptureStore store(config_in(dir));
-        ASSERT_TRUE(store.submit(std::make_unique<CapturedExchange>(e)));
+        ASSERT_TRUE(store.submit(capture_record(e)));
         store.flush();
         const auto got = store.get(42);
         ASSERT_TRUE(got);
@@ -149,7 +149,7 @@ TEST(CaptureStore, ListingIsNewestFirstByPagesTimeRangesAndFilters) {
     test::TemporaryDirectory dir;
     CaptureStore store(config_in(dir));
     for (std::uint64_t id = 1; id <= 30; ++id)
-        store.submit(std::make_unique<CapturedExchange>(sample(id)));
+        store.submit(capture_record(sample(id)));
     store.flush();
     CaptureQuery query;
     query.limit = 10;
@@ -183,7 +183,7 @@ TEST(CaptureStore, TimeRangesAndAgesHoldWhenIdsHaveGaps) {
     auto c = config_in(dir);
     CaptureStore store(c);
     for (std::uint64_t id : {1, 3, 4, 9, 10, 30, 31, 100})
-        store.submit(std::make_unique<CapturedExchange>(sample(id)));
+        store.submit(capture_record(sample(id)));
     store.flush();
     CaptureQuery range;
     range.since = sample(4).started;
@@ -205,7 +205,7 @@ TEST(CaptureStore, TheOldestGoFirstWhenTheBudgetIsExceeded) {
     c.max_bytes = 200 * 1024;
     CaptureStore store(c);
     for (std::uint64_t id = 1; id <= 100; ++id) {
-        store.submit(std::make_unique<CapturedExchange>(sample(id, 10 * 1024)));
+        store.submit(capture_record(sample(id, 10 * 1024)));
         if (id % 10 == 0) store.flush();
     }
     store.flush();
@@ -232,8 +232,8 @@ TEST(CaptureStore, ExchangesOlderThanTheMaximumAgeAreEvicted) {
     old.started = system_clock::now() - std::chrono::hours(2);
     auto fresh = sample(2);
     fresh.started = system_clock::now();
-    store.submit(std::make_unique<CapturedExchange>(old));
-    store.submit(std::make_unique<CapturedExchange>(fresh));
+    store.submit(capture_record(old));
+    store.submit(capture_record(fresh));
     store.flush();
     EXPECT_FALSE(store.get(1));
     EXPECT_TRUE(store.get(2));
@@ -247,7 +247,7 @@ TEST(CaptureStore, AFullQueueDropsAndCountsInsteadOfWaiting) {
     CaptureStore store(c);
     std::size_t refused = 0;
     for (std::uint64_t id = 1; id <= 200; ++id)
-        if (!store.submit(std::make_unique<CapturedExchange>(sample(id, 16 * 1024)))) ++refused;
+        if (!store.submit(capture_record(sample(id, 16 * 1024)))) ++refused;
     store.flush();
     const auto stats = store.stats();
     EXPECT_GT(refused, 0u) << "200 x 16 KiB never exceeded a 64 KiB queue";
@@ -264,7 +264,7 @@ TEST(CaptureStore, ACorruptFileIsMovedAsideAndANewStoreStarted) {
     EXPECT_TRUE(std::filesystem::exists(store.moved_aside()));
     EXPECT_EQ(std::filesystem::file_size(store.moved_aside()), 8192u)
         << "the corrupt file is kept, untouched";
-    store.submit(std::make_unique<CapturedExchange>(sample(1)));
+    store.submit(capture_record(sample(1)));
     store.flush();
     EXPECT_TRUE(store.get(1));
 }
@@ -286,7 +286,7 @@ TEST(CaptureStore, AStoreOfAnEarlierFormatIsEmptiedAndUsed) {
     CaptureStore store(c);
     EXPECT_TRUE(store.moved_aside().empty()) << "not corrupt: another format";
     EXPECT_EQ(store.newest_id(), 0u) << "the earlier records are not read as this format's";
-    store.submit(std::make_unique<CapturedExchange>(sample(5)));
+    store.submit(capture_record(sample(5)));
     store.flush();
     EXPECT_TRUE(store.get(5));
 }
