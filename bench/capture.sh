@@ -4,9 +4,13 @@
 # HTTPS connections through mproxyd --connect-action mitm (bench_https_load), with the capture
 #   off      --capture false (nothing kept: the path of traffic no capture policy covers),
 #   headers  the default (fields of both heads, timings, sizes; no body bytes),
-#   bodies   --capture-body-bytes 2048 (the 1 KiB response body too),
-# each run ROUNDS times, alternating, one fresh mproxyd per run; requests/s and mproxy's
-# CPU-seconds per 10,000 requests (medians), and the ratios against "off" from the same run.
+#   bodies   --capture-body-bytes 2048 (the 1 KiB response body too).
+# One mproxyd per variant runs throughout (all on the proxy core, idle while not loaded), and the
+# load goes to each in turn, in short slices, ROUNDS times: requests and mproxy's CPU-seconds are
+# summed per variant over its slices, so that the machine's drift (on a shared host, the same
+# load has been seen to cost twice the CPU from one minute to the next) falls on every variant
+# alike; requests/s and CPU-seconds per 10,000 requests, and the ratios against "off".
+# The stores fill as they would in use: a run long enough reaches the budget and evicts.
 # With BENCH_CAPTURE_BASELINE_MPROXYD (an mproxyd built from the commit before the capture tap),
 #   pretap   that binary, in the same rounds: "off" must be within noise of it.
 # Then a 1 GiB download (curl through mproxyd in plain mode, from nginx) with --capture false
@@ -16,10 +20,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env MPROXYD BENCH_TMP BENCH_BIN ORIGIN_PORT
 
-seconds=${BENCH_CAPTURE_SECONDS:-8}
+seconds=${BENCH_CAPTURE_SECONDS:-4}  # one slice
 warmup=${BENCH_CAPTURE_WARMUP_SECONDS:-2}
 connections=${BENCH_CAPTURE_CONNECTIONS:-50}
-rounds=${BENCH_CAPTURE_ROUNDS:-3}
+rounds=${BENCH_CAPTURE_ROUNDS:-6}
 
 dir=$BENCH_TMP/capture
 mkdir -p "$dir/www"
@@ -36,61 +40,63 @@ if [ -n "$baseline" ]; then
     [ -x "$baseline" ] || bench_die "BENCH_CAPTURE_BASELINE_MPROXYD=$baseline is not an executable"
     variants+=(pretap)
 fi
-declare -A rps_runs cpu_runs
+declare -A pid_of port_of requests_of cpu_of
 
-# run_one NAME ROUND: a fresh mproxyd with NAME's flags, warm-up, then the measured load.
-run_one() {
-    local name=$1 round=$2 state=$dir/state-$1-$2 out s requests cpu_before cpu
-    local binary=$MPROXYD
+for name in "${variants[@]}"; do
+    binary=$MPROXYD
     [ "$name" != pretap ] || binary=$baseline
     # shellcheck disable=SC2086  # the flags are words
-    MPROXYD=$binary start_proxy "capture-$name" --connect-action mitm --state-dir "$state" --upstream-ca "$origin_ca" ${flags_of[$name]}
-    local args=(--target "$origin" --cafile "$state/ca.pem" --proxy "127.0.0.1:$PROXY_PORT" --connections "$connections")
-    taskset -c "$LOAD_CORE" "$BENCH_BIN/bench_https_load" "${args[@]}" --duration "$warmup" >/dev/null 2>&1 ||
-        bench_die "warm-up through mproxy ($name) failed"
-    cpu_before=$(cpu_seconds "$PROXY_PID")
-    out=$(timeout 120 taskset -c "$LOAD_CORE" "$BENCH_BIN/bench_https_load" "${args[@]}" --duration "$seconds" 2>"$dir/load.err") ||
+    MPROXYD=$binary start_proxy "capture-$name" --connect-action mitm --state-dir "$dir/state-$name" \
+        --upstream-ca "$origin_ca" ${flags_of[$name]}
+    pid_of[$name]=$PROXY_PID port_of[$name]=$PROXY_PORT requests_of[$name]=0 cpu_of[$name]=0
+done
+
+# load NAME SECONDS: 1 KiB GETs through NAME's proxy; prints the summary line.
+load() {
+    local name=$1 out
+    out=$(timeout 120 taskset -c "$LOAD_CORE" "$BENCH_BIN/bench_https_load" --target "$origin" \
+        --cafile "$dir/state-$name/ca.pem" --proxy "127.0.0.1:${port_of[$name]}" \
+        --connections "$connections" --duration "$2" 2>"$dir/load.err") ||
         bench_die "bench_https_load ($name) failed: $(cat "$dir/load.err")"
-    cpu=$(calc "$(cpu_seconds "$PROXY_PID") - $cpu_before")
-    check_proxy_alive
-    s=$(grep '^summary:' <<<"$out")
-    requests=$(summary_field "$s" requests)
-    [ "$(summary_field "$s" errors)" = 0 ] || bench_die "errors through mproxy ($name): $s"
-    if [ "$name" = headers ] || [ "$name" = bodies ]; then
-        local kept
-        kept=$(sqlite3 "$state/captures.db" 'select count(*) from exchanges' 2>/dev/null || echo 0)
-        bench_log "  $name round $round: $kept exchanges in the store after the run"
-    fi
-    stop_proxy 2>/dev/null
-    rps_runs[$name]+="$(summary_field "$s" rps) "
-    cpu_runs[$name]+="$(calc "$cpu * 10000 / $requests" 4) "
-    bench_log "  $name round $round: $s cpu_s_per_10k=$(calc "$cpu * 10000 / $requests" 4)"
+    grep '^summary:' <<<"$out"
 }
 
-bench_log "capture: 1 KiB GETs through mitm, $connections connections, ${seconds}s each, $rounds rounds of ${variants[*]}"
+for name in "${variants[@]}"; do load "$name" "$warmup" >/dev/null; done
+bench_log "capture: 1 KiB GETs through mitm, $connections connections, $rounds rounds of ${seconds}s slices of ${variants[*]}"
 for round in $(seq 1 "$rounds"); do
-    for name in "${variants[@]}"; do run_one "$name" "$round"; done
+    for name in "${variants[@]}"; do
+        cpu_before=$(cpu_seconds "${pid_of[$name]}")
+        s=$(load "$name" "$seconds")
+        cpu=$(calc "$(cpu_seconds "${pid_of[$name]}") - $cpu_before")
+        kill -0 "${pid_of[$name]}" 2>/dev/null || bench_die "mproxyd ($name) exited during the benchmark"
+        [ "$(summary_field "$s" errors)" = 0 ] || bench_die "errors through mproxy ($name): $s"
+        requests=$(summary_field "$s" requests)
+        requests_of[$name]=$((${requests_of[$name]} + requests))
+        cpu_of[$name]=$(calc "${cpu_of[$name]} + $cpu" 2)
+        bench_log "  $name round $round: $s cpu_s_per_10k=$(calc "$cpu * 10000 / $requests" 4)"
+    done
 done
-for name in "${variants[@]}"; do
-    # shellcheck disable=SC2086
-    result "capture.$name.rps" "$(median ${rps_runs[$name]})"
-    # shellcheck disable=SC2086
-    result "capture.$name.cpu_s_per_10k" "$(median ${cpu_runs[$name]})"
-done
-# shellcheck disable=SC2086
-off_rps=$(median ${rps_runs[off]}) off_cpu=$(median ${cpu_runs[off]})
 for name in headers bodies; do
-    # shellcheck disable=SC2086
-    result "capture.$name.rps_vs_off" "$(calc "$(median ${rps_runs[$name]}) / $off_rps")"
-    # shellcheck disable=SC2086
-    result "capture.$name.cpu_vs_off" "$(calc "$(median ${cpu_runs[$name]}) / $off_cpu")"
+    kept=$(sqlite3 "$dir/state-$name/captures.db" 'select count(*) from exchanges' 2>/dev/null || echo 0)
+    bench_log "  $name: $kept exchanges in the store after the run (${requests_of[$name]} requests)"
+done
+total_seconds=$((rounds * seconds))
+declare -A rps cpu_per_10k
+for name in "${variants[@]}"; do
+    rps[$name]=$(calc "${requests_of[$name]} / $total_seconds" 1)
+    cpu_per_10k[$name]=$(calc "${cpu_of[$name]} * 10000 / ${requests_of[$name]}" 4)
+    result "capture.$name.rps" "${rps[$name]}"
+    result "capture.$name.cpu_s_per_10k" "${cpu_per_10k[$name]}"
+done
+for name in headers bodies; do
+    result "capture.$name.rps_vs_off" "$(calc "${rps[$name]} / ${rps[off]}")"
+    result "capture.$name.cpu_vs_off" "$(calc "${cpu_per_10k[$name]} / ${cpu_per_10k[off]}")"
 done
 if [ -n "$baseline" ]; then
-    # shellcheck disable=SC2086
-    result capture.off.rps_vs_pretap "$(calc "$off_rps / $(median ${rps_runs[pretap]})")"
-    # shellcheck disable=SC2086
-    result capture.off.cpu_vs_pretap "$(calc "$off_cpu / $(median ${cpu_runs[pretap]})")"
+    result capture.off.rps_vs_pretap "$(calc "${rps[off]} / ${rps[pretap]}")"
+    result capture.off.cpu_vs_pretap "$(calc "${cpu_per_10k[off]} / ${cpu_per_10k[pretap]}")"
 fi
+for name in "${variants[@]}"; do stop_pid "${pid_of[$name]}"; done
 
 # The 1 GiB download: nginx's sparse file through mproxyd (absolute-form, plain mode).
 gib_runs=${BENCH_CAPTURE_GIB_RUNS:-3}

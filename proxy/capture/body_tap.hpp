@@ -26,6 +26,11 @@ class BodyTap {
         const auto room = static_cast<std::size_t>(cap_ - body_.bytes.size());
         body_.bytes.append(payload.substr(0, room));
     }
+    // For the next message: nothing kept, no cap (the body's bytes are its owner's to clear).
+    void reset() {
+        set_cap(0);
+        trailer_lines_.clear();
+    }
     // The raw field lines of a chunked body's trailer section, filled by the relay's decoder.
     std::string& trailer_lines() { return trailer_lines_; }
 

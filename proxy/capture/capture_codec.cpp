@@ -2,8 +2,6 @@
 
 #include <cstdint>
 
-#include "proxy/capture/redaction.hpp"
-
 namespace mproxy::proxy {
 
 namespace {
@@ -17,17 +15,18 @@ enum Part : std::uint8_t { parts_end = 0, request_part = 1, interim_part = 2, fi
 void put_byte(std::string& out, std::uint8_t b) {
     out.push_back(static_cast<char>(b));
 }
-void put_varint(std::string& out, std::uint64_t v) {
-    while (v >= 0x80) {
+inline void put_varint(std::string& out, std::uint64_t v) {
+    if (v < 0x80) return put_byte(out, static_cast<std::uint8_t>(v));  // most lengths and numbers
+    do {
         put_byte(out, static_cast<std::uint8_t>(v | 0x80));
         v >>= 7;
-    }
+    } while (v >= 0x80);
     put_byte(out, static_cast<std::uint8_t>(v));
 }
 void put_signed_varint(std::string& out, std::int64_t v) {  // zigzag: -1 costs one byte
     put_varint(out, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
 }
-void put_text(std::string& out, std::string_view s) {
+inline void put_text(std::string& out, std::string_view s) {
     put_varint(out, s.size());
     out.append(s);
 }
@@ -36,7 +35,7 @@ void put_fields(std::string& out, const HeaderFields* f, FieldCapture capture) {
     put_varint(out, f->all().size());
     for (const auto& field : f->all()) {
         put_text(out, field.name);
-        if (capture.redact && is_redacted(field.name, *capture.redact))
+        if (capture.redact && capture.redact->holds(field.name))
             put_text(out, redacted_value(field.value));
         else
             put_text(out, field.value);

@@ -15,14 +15,15 @@
 
 #include "proxy/capture/capture_record.hpp"
 #include "proxy/capture/captured_exchange.hpp"
+#include "proxy/capture/redaction.hpp"
 
 namespace mproxy::proxy {
 
-// Which fields a record keeps: none (lines only), or all, the values of `redact` (names, any case)
-// replaced by "[redacted: N bytes]".
+// Which fields a record keeps: none (lines only), or all, the values of `redact`'s names (any
+// case) replaced by "[redacted: N bytes]".
 struct FieldCapture {
     bool keep = true;
-    const std::vector<std::string>* redact = nullptr;
+    const RedactionList* redact = nullptr;
 };
 
 // Appends a detail record to `out`, one part after another; end() completes it.

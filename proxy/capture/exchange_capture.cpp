@@ -30,20 +30,44 @@ std::optional<HeaderFields> parse_trailers(const std::string& lines) {
 constexpr std::size_t detail_reserve = 1000;
 }  // namespace
 
-ExchangeCapture::ExchangeCapture(const CapturePolicy& policy, const CaptureStart& start)
-    : policy_(policy),
-      fields_{policy.headers,
-              policy.redact_fields ? &*policy.redact_fields : &default_redacted_fields()},
-      started_(start.started),
-      request_tap_(request_body_, 0),
-      response_tap_(response_body_, 0) {
+namespace {
+// Buffers that grew past this for one exchange (a large body kept) are let go rather than kept
+// for the next exchanges.
+constexpr std::size_t kept_buffer_capacity = 16 << 10;
+
+void reuse(std::string& buffer) {
+    if (buffer.capacity() > kept_buffer_capacity)
+        std::string().swap(buffer);
+    else
+        buffer.clear();
+}
+}  // namespace
+
+void ExchangeCapture::begin(const CapturePolicy& policy, const CaptureStart& start) {
+    policy_ = &policy;
+    redaction_.emplace(policy.redact_fields ? *policy.redact_fields : default_redacted_fields());
+    fields_ = {policy.headers, &*redaction_};
+    started_ = start.started;
+    for (auto* buffer : {&record_.detail, &record_.request_body, &record_.response_body,
+                         &request_body_.bytes, &response_body_.bytes})
+        reuse(*buffer);
+    record_.websocket.clear();
     record_.flow_id = start.flow_id;
     record_.started_us =
         std::chrono::duration_cast<std::chrono::microseconds>(started_.time_since_epoch()).count();
+    for (auto* body : {&request_body_, &response_body_}) body->length = body->stored = 0;
+    request_tap_.reset();
+    response_tap_.reset();
+    websocket_ = {};
+    client_frames_.reset();
+    origin_frames_.reset();
+    timings_ = {};
+    server_address_.clear();
     record_.detail.reserve(detail_reserve);
     CaptureDetailWriter(record_.detail)
         .begin(start.connection_id, start.client, start.mode, start.host, start.port);
     request_part_at_ = record_.detail.size();
+    reset_attempt();
 }
 
 void ExchangeCapture::connected(std::int64_t connect_us, std::int64_t tls_us,
@@ -56,8 +80,9 @@ void ExchangeCapture::connected(std::int64_t connect_us, std::int64_t tls_us,
 void ExchangeCapture::request_sent(const RequestHead& head) {
     reset_attempt();  // sent again: this head replaces the last attempt's
     CaptureDetailWriter(record_.detail).request(head, fields_);
-    if (policy_.request_body_bytes > 0 && keeps_body_of_type(policy_, content_type_of(head.fields)))
-        request_tap_.set_cap(policy_.request_body_bytes);
+    if (policy_->request_body_bytes > 0 &&
+        keeps_body_of_type(*policy_, content_type_of(head.fields)))
+        request_tap_.set_cap(policy_->request_body_bytes);
 }
 
 void ExchangeCapture::interim_received(const ResponseHead& head) {
@@ -67,18 +92,18 @@ void ExchangeCapture::interim_received(const ResponseHead& head) {
 void ExchangeCapture::final_received(const ResponseHead& head) {
     CaptureDetailWriter(record_.detail).response(false, head, fields_);
     final_written_ = true;
-    if (policy_.response_body_bytes > 0 &&
-        keeps_body_of_type(policy_, content_type_of(head.fields)))
-        response_tap_.set_cap(policy_.response_body_bytes);
+    if (policy_->response_body_bytes > 0 &&
+        keeps_body_of_type(*policy_, content_type_of(head.fields)))
+        response_tap_.set_cap(policy_->response_body_bytes);
 }
 
 WebSocketFrameTap& ExchangeCapture::client_frames() {
-    if (!client_frames_) client_frames_.emplace(true, policy_.request_body_bytes, websocket_);
+    if (!client_frames_) client_frames_.emplace(true, policy_->request_body_bytes, websocket_);
     return *client_frames_;
 }
 
 WebSocketFrameTap& ExchangeCapture::origin_frames() {
-    if (!origin_frames_) origin_frames_.emplace(false, policy_.response_body_bytes, websocket_);
+    if (!origin_frames_) origin_frames_.emplace(false, policy_->response_body_bytes, websocket_);
     return *origin_frames_;
 }
 
@@ -88,7 +113,7 @@ void ExchangeCapture::reset_attempt() {
     request_written_ = std::chrono::steady_clock::duration(-1);
 }
 
-CaptureRecord ExchangeCapture::finish(const ExchangeOutcome& outcome) {
+const CaptureRecord& ExchangeCapture::finish(const ExchangeOutcome& outcome) {
     CaptureDetailWriter::End end;
     end.request_bytes = outcome.request_head_bytes + outcome.request_body_bytes;
     end.response_bytes = outcome.response_head_bytes + outcome.response_body_bytes;
@@ -121,7 +146,7 @@ CaptureRecord ExchangeCapture::finish(const ExchangeOutcome& outcome) {
     return complete(end);
 }
 
-CaptureRecord ExchangeCapture::finish_answered(unsigned status, const std::string& error) {
+const CaptureRecord& ExchangeCapture::finish_answered(unsigned status, const std::string& error) {
     ResponseHead answer;
     answer.status = status;
     CaptureDetailWriter(record_.detail).response(false, answer, fields_);
@@ -134,8 +159,8 @@ CaptureRecord ExchangeCapture::finish_answered(unsigned status, const std::strin
     return complete(end);
 }
 
-CaptureRecord ExchangeCapture::complete(CaptureDetailWriter::End& end) {
-    end.fields_captured = policy_.headers;
+const CaptureRecord& ExchangeCapture::complete(CaptureDetailWriter::End& end) {
+    end.fields_captured = policy_->headers;
     end.request_body = &request_body_;
     end.response_body = &response_body_;
     end.trailer_fields = fields_;
@@ -144,10 +169,11 @@ CaptureRecord ExchangeCapture::complete(CaptureDetailWriter::End& end) {
     CaptureDetailWriter(record_.detail).end(end);
     record_.truncated_bodies =
         (request_body_.truncated() ? 1 : 0) + (response_body_.truncated() ? 1 : 0);
-    record_.request_body = std::move(request_body_.bytes);
-    record_.response_body = std::move(response_body_.bytes);
+    // Swapped, not moved: both buffers keep their capacity for the next exchange.
+    record_.request_body.swap(request_body_.bytes);
+    record_.response_body.swap(response_body_.bytes);
     record_.websocket = encode_websocket_messages(websocket_, started_);
-    return std::move(record_);
+    return record_;
 }
 
 }  // namespace mproxy::proxy

@@ -4,7 +4,8 @@
 // taps copy the first bytes of each body aside, and finish() hands over the record for the store.
 // Heads are written into the record as they pass (redacted, straight from the engine's own heads:
 // no field list is copied), so the record is one buffer and the bodies' bytes when it is done.
-// Made only for exchanges a capture policy covers: others pay nothing.
+// Made only for exchanges a capture policy covers: others pay nothing. Begun again for each
+// exchange (capture_pool.hpp), so that its buffers serve exchange after exchange.
 
 #include <chrono>
 #include <optional>
@@ -31,7 +32,9 @@ struct CaptureStart {
 
 class ExchangeCapture {
   public:
-    ExchangeCapture(const CapturePolicy& policy, const CaptureStart& start);
+    // Starts the capture of an exchange under `policy` (which must outlive it), dropping what the
+    // last one kept.
+    void begin(const CapturePolicy& policy, const CaptureStart& start);
 
     // The origin connection the exchange goes out on: microseconds its connect and TLS handshake
     // took (-1 for a pooled connection) and its address (empty when there is none).
@@ -60,22 +63,23 @@ class ExchangeCapture {
     // The exchange is sent again on a fresh connection: what the failed attempt saw is dropped.
     void reset_attempt();
 
-    // The record of the exchange as it ended, its timings worked out; the capture is spent.
-    CaptureRecord finish(const ExchangeOutcome& outcome);
+    // The record of the exchange as it ended, its timings worked out; valid until the next begin().
+    const CaptureRecord& finish(const ExchangeOutcome& outcome);
     // An exchange mproxy answered without an origin (it could not be reached, say).
-    CaptureRecord finish_answered(unsigned status, const std::string& error);
+    const CaptureRecord& finish_answered(unsigned status, const std::string& error);
 
   private:
-    CaptureRecord complete(CaptureDetailWriter::End& end);
+    const CaptureRecord& complete(CaptureDetailWriter::End& end);
 
-    const CapturePolicy& policy_;
+    const CapturePolicy* policy_ = nullptr;
+    std::optional<RedactionList> redaction_;
     FieldCapture fields_;
     std::chrono::system_clock::time_point started_;
     CaptureRecord record_;
     std::size_t request_part_at_ = 0;  // where the request part begins in the detail record
     bool final_written_ = false;
     CapturedBody request_body_, response_body_;
-    BodyTap request_tap_, response_tap_;
+    BodyTap request_tap_{request_body_, 0}, response_tap_{response_body_, 0};
     WebSocketMessages websocket_;
     std::optional<WebSocketFrameTap> client_frames_, origin_frames_;
     CaptureTimings timings_;

@@ -29,6 +29,8 @@ bool any_matches(const std::vector<std::string>& patterns, const std::string& ty
 }  // namespace
 
 bool keeps_body_of_type(const CapturePolicy& policy, std::string_view content_type) {
+    // No list: every type, and nothing to lower-case (the server default, once per response).
+    if (policy.body_content_types.empty() && policy.skip_body_content_types.empty()) return true;
     const auto type = media_type(content_type);
     if (!policy.body_content_types.empty() && !any_matches(policy.body_content_types, type))
         return false;

@@ -205,7 +205,7 @@ awaitable<bool> ClientSession::serve_request(RequestHead request,
     co_return co_await reply_error(400, "unsupported request target " + request.target, true);
 }
 
-std::unique_ptr<ExchangeCapture> ClientSession::start_capture(const Authority& origin) {
+ExchangeCapture* ClientSession::start_capture(const Authority& origin) {
     auto* store = worker_.captures();
     if (!store) return nullptr;
     const auto mode = flow_.mode();
@@ -214,14 +214,20 @@ std::unique_ptr<ExchangeCapture> ClientSession::start_capture(const Authority& o
         return nullptr;
     const auto& policy = options_.capture ? *options_.capture : worker_.config().capture;
     if (!policy.enabled) return nullptr;
-    return std::make_unique<ExchangeCapture>(
-        policy, CaptureStart{.flow_id = flow_.flow_id(),
-                             .connection_id = record_->id(),
-                             .started = std::chrono::system_clock::now(),
-                             .client = client_address_,
-                             .mode = mode,
-                             .host = origin.host,
-                             .port = origin.port});
+    capture_ = worker_.capture_pool().take();
+    capture_->begin(policy, CaptureStart{.flow_id = flow_.flow_id(),
+                                         .connection_id = record_->id(),
+                                         .started = std::chrono::system_clock::now(),
+                                         .client = client_address_,
+                                         .mode = mode,
+                                         .host = origin.host,
+                                         .port = origin.port});
+    return capture_.get();
+}
+
+void ClientSession::submit_capture(const CaptureRecord& record) {
+    worker_.captures()->submit(record);
+    worker_.capture_pool().give_back(std::move(capture_));
 }
 
 namespace {
@@ -332,17 +338,16 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
             if (capture) {
                 capture->request_sent(forwarded.head);
                 capture->connected(connect_us_, tls_us_, {});
-                worker_.captures()->submit(capture->finish_answered(failure->status, failure->reason));
+                submit_capture(capture->finish_answered(failure->status, failure->reason));
             }
             co_return co_await reply_error(failure->status, failure->reason,
                                            framing.kind != BodyFraming::Kind::none);
         }
         if (forwarded.websocket) set_mode(ConnectionMode::websocket);
         upstream_busy_ = true;
-        if (capture)
-            capture->connected(connect_us_, tls_us_, upstream_->address());
+        if (capture) capture->connected(connect_us_, tls_us_, upstream_->address());
         auto outcome = co_await run_exchange(*client_io_, buffer_, *upstream_, forwarded, deadline_,
-                                             limits, &flow_, capture.get());
+                                             limits, &flow_, capture);
         upstream_busy_ = false;
         if (outcome.retry_on_fresh_connection && attempt == 0) {
             upstream_.reset();
@@ -355,7 +360,7 @@ awaitable<bool> ClientSession::forward(RequestHead request, BodyFraming framing,
         ExchangeLog::exchange_done(record_->id(), forwarded.head, origin, outcome);
         worker_.metrics().exchange_done(outcome);
         flow_.exchange_done(outcome);
-        if (capture) worker_.captures()->submit(capture->finish(outcome));
+        if (capture) submit_capture(capture->finish(outcome));
 
         if (outcome.upstream_reusable) {
             ++upstream_->exchanges;

@@ -70,7 +70,10 @@ private:
     // connection may continue.
     awaitable<bool> write_own_answer(const std::string& response, bool close);
     // The capture of the exchange about to be forwarded, when a capture policy covers it.
-    std::unique_ptr<ExchangeCapture> start_capture(const Authority& origin);
+    // The capture of the exchange about to go to `origin`, begun; nullptr when none covers it.
+    ExchangeCapture* start_capture(const Authority& origin);
+    // Hands the capture's record to the store and the capture back to the worker.
+    void submit_capture(const CaptureRecord& record);
     // An origin connection for `origin`: the one in hand, a pooled one, or a new one.
     awaitable<std::optional<HttpFailure>> obtain_upstream(const TunnelOrigin& origin);
     // Ends the connection without a reset that could destroy a response the client has not read.
@@ -88,6 +91,7 @@ private:
     RuleOptions options_;  // of the rule that decided the CONNECT, or the current plain request
     Deadline deadline_;
     std::unique_ptr<UpstreamConnection> upstream_;
+    std::unique_ptr<ExchangeCapture> capture_;  // the worker's, lent for a captured exchange
     Authority current_target_;
     std::unique_ptr<ByteStream> client_tls_;  // TLS over client_, once a mitm handshake succeeded
     // What obtain_upstream spent on a new origin connection, for the capture; -1: not done.

@@ -9,6 +9,7 @@
 
 #include "proxy/accounting/connection_registry.hpp"
 #include "proxy/accounting/proxy_metrics.hpp"
+#include "proxy/capture/capture_pool.hpp"
 #include "proxy/flows/flow_log.hpp"
 #include "proxy/rules/rule_set.hpp"
 #include "proxy/session/session_config.hpp"
@@ -51,6 +52,7 @@ public:
     const LiveLimits& limits() const { return limits_; }
     // Where intercepted exchanges are kept; nullptr when nothing is (no state directory).
     CaptureStore* captures() const { return captures_; }
+    CapturePool& capture_pool() { return capture_pool_; }
 
 private:
     friend class ClientSession;  // registers itself so stop() can reach it
@@ -67,6 +69,7 @@ private:
     ProxyMetrics& metrics_;
     const LiveLimits& limits_;
     CaptureStore* const captures_;
+    CapturePool capture_pool_;
     bool draining_ = false;
     UpstreamPool pool_;  // after the io_context: its sockets and timer go first
 };

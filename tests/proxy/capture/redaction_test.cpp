@@ -13,7 +13,8 @@ HeaderFields stored(const HeaderFields& fields, const std::vector<std::string>& 
     std::string record;
     CaptureDetailWriter writer(record);
     writer.begin(1, "127.0.0.1:1", ConnectionMode::plain, "example.com", 80);
-    writer.request(head, {true, &names});
+    const RedactionList redacted(names);
+    writer.request(head, {true, &redacted});
     writer.end({});
     CapturedExchange back;
     EXPECT_TRUE(decode_capture_detail(record, back));
