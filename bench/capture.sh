@@ -20,10 +20,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_env MPROXYD BENCH_TMP BENCH_BIN ORIGIN_PORT
 
-seconds=${BENCH_CAPTURE_SECONDS:-4}  # one slice
+seconds=${BENCH_CAPTURE_SECONDS:-2}  # one slice
 warmup=${BENCH_CAPTURE_WARMUP_SECONDS:-2}
 connections=${BENCH_CAPTURE_CONNECTIONS:-50}
-rounds=${BENCH_CAPTURE_ROUNDS:-6}
+rounds=${BENCH_CAPTURE_ROUNDS:-20}
 
 dir=$BENCH_TMP/capture
 mkdir -p "$dir/www"
@@ -99,7 +99,7 @@ fi
 for name in "${variants[@]}"; do stop_pid "${pid_of[$name]}"; done
 
 # The 1 GiB download: nginx's sparse file through mproxyd (absolute-form, plain mode).
-gib_runs=${BENCH_CAPTURE_GIB_RUNS:-3}
+gib_runs=${BENCH_CAPTURE_GIB_RUNS:-5}
 url=http://127.0.0.1:$ORIGIN_PORT/1g
 size=$((1 << 30))
 gib_seconds() {

@@ -28,9 +28,7 @@ std::optional<HeaderFields> parse_trailers(const std::string& lines) {
 
 // Most records fit: one allocation, small enough for the allocator's per-thread cache.
 constexpr std::size_t detail_reserve = 1000;
-}  // namespace
 
-namespace {
 // Buffers that grew past this for one exchange (a large body kept) are let go rather than kept
 // for the next exchanges.
 constexpr std::size_t kept_buffer_capacity = 16 << 10;
