@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
-#include <cstring>
 #include <stdexcept>
 
 #include "proxy/capture/capture_codec.hpp"
+#include "proxy/capture/queued_records.hpp"
 #include "proxy/capture/sqlite_statement.hpp"
 
 namespace mproxy::proxy {
@@ -61,54 +61,6 @@ std::int64_t micros_since_epoch(Clock::time_point t) {
 // bench_capture_store), so that the budget bounds the file, not just the data.
 std::uint64_t row_size(std::size_t content_bytes) {
     return row_overhead + content_bytes + content_bytes / 3;
-}
-
-// The queue between the data plane and the writer is one byte string: each record is this header,
-// then its detail, request body, response body and WebSocket messages, of the lengths it gives.
-struct QueuedRecord {
-    std::uint64_t flow_id;
-    std::int64_t started_us;
-    std::uint32_t detail, request_body, response_body, websocket;
-    std::uint32_t truncated_bodies;
-};
-
-void append_record(std::string& queue, const CaptureRecord& r) {
-    const QueuedRecord header{r.flow_id,
-                              r.started_us,
-                              static_cast<std::uint32_t>(r.detail.size()),
-                              static_cast<std::uint32_t>(r.request_body.size()),
-                              static_cast<std::uint32_t>(r.response_body.size()),
-                              static_cast<std::uint32_t>(r.websocket.size()),
-                              r.truncated_bodies};
-    queue.append(reinterpret_cast<const char*>(&header), sizeof header);
-    queue.append(r.detail).append(r.request_body).append(r.response_body).append(r.websocket);
-}
-
-std::size_t queued_size(const CaptureRecord& r) {
-    return sizeof(QueuedRecord) + r.detail.size() + r.request_body.size() + r.response_body.size() +
-           r.websocket.size();
-}
-
-// One record read back from the queue: views into it.
-struct RecordView {
-    QueuedRecord header;
-    std::string_view detail, request_body, response_body, websocket;
-};
-
-RecordView read_record(std::string_view& queue) {
-    RecordView v;
-    std::memcpy(&v.header, queue.data(), sizeof v.header);
-    queue.remove_prefix(sizeof v.header);
-    const auto take = [&](std::uint32_t n) {
-        const auto part = queue.substr(0, n);
-        queue.remove_prefix(n);
-        return part;
-    };
-    v.detail = take(v.header.detail);
-    v.request_body = take(v.header.request_body);
-    v.response_body = take(v.header.response_body);
-    v.websocket = take(v.header.websocket);
-    return v;
 }
 
 // The columns of a listing, in this order (length() of a blob reads no byte of it).
