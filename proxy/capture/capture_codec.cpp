@@ -189,7 +189,12 @@ bool decode_capture_detail(std::string_view bytes, CapturedExchange& e) {
     e.mode = static_cast<ConnectionMode>(r.varint());
     e.host = r.text();
     e.port = static_cast<std::uint16_t>(r.varint());
+    // The parts in the order the writer makes them: at most one request, first; 1xx heads; at most
+    // one final head, last. Anything else is not a record of ours.
+    bool any_part = false, final_seen = false;
     for (auto part = r.byte(); part != parts_end && r.ok(); part = r.byte()) {
+        if (final_seen || (part == request_part && any_part)) return false;
+        any_part = true;
         if (part == request_part) {
             e.request.method = r.text();
             e.request.target = r.text();
@@ -198,6 +203,7 @@ bool decode_capture_detail(std::string_view bytes, CapturedExchange& e) {
         } else if (part == interim_part) {
             r.response(e.interim.emplace_back());
         } else if (part == final_part) {
+            final_seen = true;
             r.response(e.response);
         } else {
             return false;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "proxy/capture/capture_codec.hpp"
@@ -33,8 +34,8 @@ CREATE TABLE IF NOT EXISTS exchanges(
   started_us INTEGER NOT NULL,
   size INTEGER NOT NULL,
   detail BLOB NOT NULL,
-  request_body BLOB,    -- NULL: none kept. After the detail, so that a listing, which reads
-  response_body BLOB);  -- only the columns before them, never reads a large body's pages
+  request_body BLOB,    -- NULL: none kept. After the detail: a body too large for the row's
+  response_body BLOB);  -- page spills into overflow pages a listing never reads
 CREATE TABLE IF NOT EXISTS messages(
   id INTEGER PRIMARY KEY,  -- flow id: the exchange's WebSocket messages, encoded together
   data BLOB NOT NULL);
@@ -282,6 +283,9 @@ void move_aside(const std::filesystem::path& file, const std::filesystem::path& 
 
 CaptureStore::CaptureStore(CaptureStoreConfig config)
     : config_(std::move(config)), reader_(nullptr, sqlite3_close_v2) {
+    // The queue's records give their parts' lengths in 32 bits (queued_records.hpp).
+    config_.max_queued_bytes =
+        std::min<std::size_t>(config_.max_queued_bytes, std::size_t{1} << 31);
     const auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     std::uint64_t bytes = 0;
     auto db = open_database(config_.file, flags);

@@ -69,10 +69,10 @@ void ExchangeCapture::begin(const CapturePolicy& policy, const CaptureStart& sta
 }
 
 void ExchangeCapture::connected(std::int64_t connect_us, std::int64_t tls_us,
-                                std::string server_address) {
+                                std::string_view server_address) {
     timings_.connect_us = connect_us;
     timings_.tls_us = tls_us;
-    server_address_ = std::move(server_address);
+    server_address_.assign(server_address);  // into the buffer kept from exchange to exchange
 }
 
 void ExchangeCapture::request_sent(const RequestHead& head) {
@@ -137,8 +137,11 @@ const CaptureRecord& ExchangeCapture::finish(const ExchangeOutcome& outcome) {
     t.wait_us = answered ? std::max<std::int64_t>(0, first_byte - sent) : -1;
     t.receive_us = answered ? std::max<std::int64_t>(0, total - std::max(first_byte, sent)) : -1;
 
-    const auto request_trailers = parse_trailers(request_tap_.trailer_lines());
-    const auto response_trailers = parse_trailers(response_tap_.trailer_lines());
+    // Parsed only when fields are kept: lines only means no trailer fields either.
+    const auto request_trailers =
+        fields_.keep ? parse_trailers(request_tap_.trailer_lines()) : std::nullopt;
+    const auto response_trailers =
+        fields_.keep ? parse_trailers(response_tap_.trailer_lines()) : std::nullopt;
     if (request_trailers) end.request_trailers = &*request_trailers;
     if (response_trailers) end.response_trailers = &*response_trailers;
     return complete(end);

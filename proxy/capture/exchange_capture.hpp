@@ -32,13 +32,17 @@ struct CaptureStart {
 
 class ExchangeCapture {
   public:
+    ExchangeCapture() = default;
+    // Its field capture and taps point into itself.
+    ExchangeCapture(const ExchangeCapture&) = delete;
+    ExchangeCapture& operator=(const ExchangeCapture&) = delete;
     // Starts the capture of an exchange under `policy` (which must outlive it), dropping what the
     // last one kept.
     void begin(const CapturePolicy& policy, const CaptureStart& start);
 
     // The origin connection the exchange goes out on: microseconds its connect and TLS handshake
     // took (-1 for a pooled connection) and its address (empty when there is none).
-    void connected(std::int64_t connect_us, std::int64_t tls_us, std::string server_address);
+    void connected(std::int64_t connect_us, std::int64_t tls_us, std::string_view server_address);
     // The request head as it is sent to the origin; decides whether its body is kept.
     void request_sent(const RequestHead& head);
     // Response heads as received from the origin, before hop-by-hop fields are taken out.

@@ -10,13 +10,14 @@ std::size_t queued_size(const CaptureRecord& r) {
 }
 
 void append_record(std::string& queue, const CaptureRecord& r) {
-    const QueuedRecord header{r.flow_id,
-                              r.started_us,
-                              static_cast<std::uint32_t>(r.detail.size()),
-                              static_cast<std::uint32_t>(r.request_body.size()),
-                              static_cast<std::uint32_t>(r.response_body.size()),
-                              static_cast<std::uint32_t>(r.websocket.size()),
-                              r.truncated_bodies};
+    QueuedRecord header{};  // padding included: no byte of the queue is left unset
+    header.flow_id = r.flow_id;
+    header.started_us = r.started_us;
+    header.detail = static_cast<std::uint32_t>(r.detail.size());
+    header.request_body = static_cast<std::uint32_t>(r.request_body.size());
+    header.response_body = static_cast<std::uint32_t>(r.response_body.size());
+    header.websocket = static_cast<std::uint32_t>(r.websocket.size());
+    header.truncated_bodies = r.truncated_bodies;
     queue.append(reinterpret_cast<const char*>(&header), sizeof header);
     queue.append(r.detail).append(r.request_body).append(r.response_body).append(r.websocket);
 }

@@ -16,7 +16,8 @@ namespace mproxy::proxy {
 struct QueuedRecord {
     std::uint64_t flow_id;
     std::int64_t started_us;
-    // Lengths: 32 bits hold them, as the store refuses any record beyond its queue bound.
+    // Lengths: 32 bits hold them, as the store refuses any record beyond its queue bound, which
+    // is below 4 GiB (capture_store.cpp).
     std::uint32_t detail, request_body, response_body, websocket;
     std::uint32_t truncated_bodies;
 };

@@ -122,6 +122,43 @@ TEST(CaptureCodec, TruncatedOrForeignBytesAreRefused) {
     EXPECT_FALSE(decode_capture_detail(bytes + "x", back));
 }
 
+TEST(CaptureCodec, PartsOutOfTheWritersOrderAreRefused) {
+    const RequestHead request{.method = "GET", .target = "/", .version_minor = 1, .fields = {}};
+    const ResponseHead response{.version_minor = 1, .status = 200, .reason = "OK", .fields = {}};
+    const auto record = [&](auto parts) {
+        std::string out;
+        CaptureDetailWriter w(out);
+        w.begin(1, "127.0.0.1:1", ConnectionMode::plain, "example.com", 80);
+        parts(w);
+        w.end({});
+        return out;
+    };
+    CapturedExchange back;
+    EXPECT_TRUE(decode_capture_detail(record([&](auto& w) {
+                                          w.request(request, {});
+                                          w.response(true, response, {});
+                                          w.response(false, response, {});
+                                      }),
+                                      back));
+    for (const auto& bad : {record([&](auto& w) {  // two final heads
+                                w.request(request, {});
+                                w.response(false, response, {});
+                                w.response(false, response, {});
+                            }),
+                            record([&](auto& w) {  // a 1xx after the final head
+                                w.request(request, {});
+                                w.response(false, response, {});
+                                w.response(true, response, {});
+                            }),
+                            record([&](auto& w) {  // the request after a response head
+                                w.response(true, response, {});
+                                w.request(request, {});
+                            })}) {
+        CapturedExchange refused;
+        EXPECT_FALSE(decode_capture_detail(bad, refused));
+    }
+}
+
 TEST(CaptureStore, WhatIsSubmittedIsReadBackWholeAndSurvivesAReopen) {
     test::TemporaryDirectory dir;
     const auto e = sample(42, 1000);
@@ -148,8 +185,7 @@ TEST(CaptureStore, WhatIsSubmittedIsReadBackWholeAndSurvivesAReopen) {
 TEST(CaptureStore, ListingIsNewestFirstByPagesTimeRangesAndFilters) {
     test::TemporaryDirectory dir;
     CaptureStore store(config_in(dir));
-    for (std::uint64_t id = 1; id <= 30; ++id)
-        store.submit(capture_record(sample(id)));
+    for (std::uint64_t id = 1; id <= 30; ++id) store.submit(capture_record(sample(id)));
     store.flush();
     CaptureQuery query;
     query.limit = 10;
@@ -182,8 +218,7 @@ TEST(CaptureStore, TimeRangesAndAgesHoldWhenIdsHaveGaps) {
     test::TemporaryDirectory dir;
     auto c = config_in(dir);
     CaptureStore store(c);
-    for (std::uint64_t id : {1, 3, 4, 9, 10, 30, 31, 100})
-        store.submit(capture_record(sample(id)));
+    for (std::uint64_t id : {1, 3, 4, 9, 10, 30, 31, 100}) store.submit(capture_record(sample(id)));
     store.flush();
     CaptureQuery range;
     range.since = sample(4).started;
