@@ -204,11 +204,31 @@ class ZstdStage final : public CodingStage {
         // RFC 8878 section 3 asks decoders of HTTP's zstd for windows up to 8 MiB at least;
         // beyond that a frame is refused rather than allowed to take the memory it asks for.
         ZSTD_DCtx_setParameter(stream_, ZSTD_d_windowLogMax, 23);
+        decoded_.clear();  // its capacity stays: the one size every decode is given
     }
     ~ZstdStage() override { ZSTD_freeDStream(stream_); }
 
+    // libzstd decides some things by the room it is given (a single-segment frame is checked
+    // against its declared size when the whole of it fits the output): it always decodes into
+    // the stage's own buffer of one size, so that the same bytes give the same output and the
+    // same failure however the caller reads them (a fuzzer found a frame that failed when read
+    // whole and not in small pieces).
     std::size_t read(char* out, std::size_t max) override {
-        if (done_ || max == 0) return 0;
+        if (max == 0) return 0;
+        if (decoded_at_ == decoded_.size()) {
+            decoded_.resize(decoded_.capacity());
+            decoded_.resize(decode(decoded_.data(), decoded_.size()));
+            decoded_at_ = 0;
+        }
+        const auto n = std::min(max, decoded_.size() - decoded_at_);
+        std::memcpy(out, decoded_.data() + decoded_at_, n);
+        decoded_at_ += n;
+        return n;
+    }
+
+  private:
+    std::size_t decode(char* out, std::size_t max) {
+        if (done_) return 0;
         ZSTD_outBuffer output{out, max, 0};
         while (output.pos == 0) {
             ZSTD_inBuffer input{};
@@ -238,9 +258,10 @@ class ZstdStage final : public CodingStage {
         return output.pos;
     }
 
-  private:
     ZSTD_DStream* stream_;
     bool frame_complete_ = false;
+    std::vector<char> decoded_ = std::vector<char>(64 * 1024);
+    std::size_t decoded_at_ = 0;
 };
 
 // The codings in `list`, outermost (applied last) first: the order they are undone in.
