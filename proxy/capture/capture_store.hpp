@@ -102,7 +102,7 @@ class CaptureStore {
 
     mutable std::mutex mutex_;
     std::condition_variable wake_, flushed_;
-    std::string queue_;  // records one after another (capture_store.cpp says how), oldest first
+    std::string queue_;  // records one after another (queued_records.hpp), oldest first
     std::size_t queued_ = 0;  // records in queue_
     std::chrono::steady_clock::time_point oldest_queued_;
     std::uint64_t submitted_ = 0, settled_ = 0;  // captures handed over / committed or dropped

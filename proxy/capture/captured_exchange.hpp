@@ -1,8 +1,9 @@
 #pragma once
 // One intercepted exchange as the capture keeps it: the heads as they crossed the wire (the request
 // as sent to the origin, every 1xx and the final response as received), trailers, the first bytes
-// of each body up to a cap with its real length, and the timings HAR needs. Plain values, made on
-// the connection's thread and handed whole to the store's writer.
+// of each body up to a cap with its real length, and the timings HAR needs. Plain values: what the
+// store's readers give back (the data plane never builds one: it writes a CaptureRecord as the
+// exchange runs, exchange_capture.hpp), and what tests and tools encode with capture_record().
 
 #include <chrono>
 #include <cstdint>
